@@ -1,0 +1,47 @@
+// Building replies in place. A reply starts as a copy of the query's header and question
+// (the client's spelling of the name is kept, as every server does) and grows by whole RRs.
+// Names are written uncompressed, as CoreDNS writes what its plugins build; compression is
+// only applied when a reply would otherwise not fit the client's buffer (see truncate.hpp).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "dns/wire.hpp"
+
+namespace moat::dns {
+
+enum class Section : uint8_t { Answer, Authority, Additional };
+
+class MessageWriter {
+ public:
+  explicit MessageWriter(std::vector<uint8_t>& out) : out_(out) {}
+
+  // Header + question copied from the query; QR set, opcode/RD/CD kept, rcode and AA as given.
+  void startReply(std::span<const uint8_t> query, const QueryView& view, RCode rcode, bool aa);
+
+  // Appends one RR. Sections must be filled in order (answer, authority, additional).
+  void addRR(Section section, std::span<const uint8_t> owner, uint16_t type, uint16_t klass,
+             uint32_t ttl, std::span<const uint8_t> rdata);
+
+  void setRCode(RCode rcode);
+  void setFlag(uint16_t mask, bool on);
+  size_t size() const { return out_.size(); }
+
+ private:
+  std::vector<uint8_t>& out_;
+};
+
+// A bare reply carrying only the question and an rcode: what the server sends for REFUSED,
+// SERVFAIL, FORMERR, NOTIMP when no plugin wrote anything. `query` may be only a header.
+void writeErrorReply(std::vector<uint8_t>& out, std::span<const uint8_t> query,
+                     const QueryView* view, RCode rcode);
+
+// Appends an OPT RR (version 0, our UDP size, the DO bit echoed) and bumps ARCOUNT.
+void appendOpt(std::vector<uint8_t>& msg, uint16_t udpSize, bool dnssecOk);
+
+// Returns true when `msg` already carries an OPT RR in its additional section.
+bool hasOpt(std::span<const uint8_t> msg);
+
+}  // namespace moat::dns

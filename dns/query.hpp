@@ -1,0 +1,99 @@
+// One query in flight: the request bytes, its parsed view, the reply being built, and where the
+// reply goes. Queries come from a per-worker pool and are reused, so nothing here allocates once
+// the pool is warm (the reply vector keeps its capacity across uses).
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "dns/wire.hpp"
+
+namespace moat::dns {
+
+enum class Proto : uint8_t { Udp, Tcp };
+
+// A socket address small enough to copy around (IPv4 or IPv6).
+struct Endpoint {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+
+  int family() const { return addr.ss_family; }
+  uint16_t port() const;
+  // Address as text without brackets, written into `out` (at least INET6_ADDRSTRLEN bytes).
+  std::string_view addressText(std::array<char, 64>& out) const;
+};
+
+struct Query;
+
+// Who sent the query and takes the reply: a UDP socket or a TCP connection of one worker.
+class ReplySink {
+ public:
+  virtual ~ReplySink() = default;
+  // Sends q.reply (already final: truncated, OPT added) and releases the query.
+  virtual void sendReply(Query& q) = 0;
+  // The query ends without a reply (Drop); the sink releases it.
+  virtual void dropQuery(Query& q) = 0;
+};
+
+// What the server hands each well-formed query to, and what a pending handler resumes through.
+// The plugin chain implements it; dns/ knows nothing of plugins.
+class Dispatcher {
+ public:
+  virtual ~Dispatcher() = default;
+  virtual void dispatch(Query& q) = 0;
+};
+
+constexpr size_t kMaxRequest = 4096;  // larger queries are not DNS queries anyone sends
+
+struct Query {
+  // --- the request
+  std::array<uint8_t, kMaxRequest> request{};
+  uint16_t requestLen = 0;
+  QueryView view;
+  Proto proto = Proto::Udp;
+  Endpoint client;
+  Endpoint local;
+  std::chrono::steady_clock::time_point start{};
+  unsigned worker = 0;  // index of the worker (event loop) that owns this query
+
+  // --- the reply, built by a handler (or by the chain runner for error rcodes)
+  std::vector<uint8_t> reply;
+  // A plugin error for the `errors` plugin; points at static or handler-owned text.
+  std::string_view error;
+  std::string_view errorPlugin;
+
+  // --- where it came from and how it ends
+  ReplySink* sink = nullptr;
+  void* sinkContext = nullptr;  // the sink's own per-query note (e.g. the TCP connection)
+
+  // --- chain position, owned by the dispatcher (opaque here so dns/ stays plugin-free)
+  std::shared_ptr<const void> pin;  // keeps the configuration it started on alive
+  const void* route = nullptr;      // the server block chosen for it
+  uint16_t position = 0;            // index of the handler that returned Pending or answered
+  Dispatcher* dispatcher = nullptr;
+
+  std::span<const uint8_t> requestBytes() const { return {request.data(), requestLen}; }
+
+  // Clears per-query state for reuse; keeps buffer capacity.
+  void reset() {
+    requestLen = 0;
+    reply.clear();
+    error = {};
+    errorPlugin = {};
+    sink = nullptr;
+    sinkContext = nullptr;
+    pin.reset();
+    route = nullptr;
+    position = 0;
+    dispatcher = nullptr;
+  }
+};
+
+}  // namespace moat::dns

@@ -1,0 +1,115 @@
+// The DNS wire format as the hot path sees it: header, question and OPT read by hand from the
+// received bytes, with no allocation and no ldns. Everything here is a view or a fixed-size value.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+
+namespace moat::dns {
+
+inline uint16_t get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+inline uint32_t get32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
+inline void put16(uint8_t* p, uint16_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+inline void put32(uint8_t* p, uint32_t v) {
+  put16(p, static_cast<uint16_t>(v >> 16));
+  put16(p + 2, static_cast<uint16_t>(v));
+}
+
+constexpr size_t kHeaderSize = 12;
+constexpr size_t kMaxNameLen = 255;     // wire length, root label included
+constexpr size_t kMaxLabelLen = 63;
+constexpr uint16_t kPlainUdpSize = 512; // what a client without EDNS accepts
+constexpr size_t kMaxMessage = 65535;
+
+namespace rrtype {
+constexpr uint16_t A = 1, NS = 2, CNAME = 5, SOA = 6, PTR = 12, HINFO = 13, MX = 15, TXT = 16,
+                   AAAA = 28, SRV = 33, OPT = 41, DS = 43, IXFR = 251, AXFR = 252, ANY = 255;
+}
+namespace rrclass {
+constexpr uint16_t IN = 1, CH = 3, HS = 4, NONE = 254, ANY = 255;
+}
+
+enum class RCode : uint8_t {
+  NoError = 0, FormErr = 1, ServFail = 2, NXDomain = 3, NotImp = 4, Refused = 5,
+  YXDomain = 6, YXRRSet = 7, NXRRSet = 8, NotAuth = 9, NotZone = 10,
+};
+
+// Header flag bits (second 16-bit word).
+namespace flag {
+constexpr uint16_t QR = 0x8000, AA = 0x0400, TC = 0x0200, RD = 0x0100, RA = 0x0080, Z = 0x0040,
+                   AD = 0x0020, CD = 0x0010;
+constexpr uint16_t OpcodeMask = 0x7800, RcodeMask = 0x000F;
+}  // namespace flag
+
+struct Header {
+  uint16_t id = 0, flags = 0, qdcount = 0, ancount = 0, nscount = 0, arcount = 0;
+
+  static Header read(const uint8_t* p) {
+    return {get16(p), get16(p + 2), get16(p + 4), get16(p + 6), get16(p + 8), get16(p + 10)};
+  }
+  void write(uint8_t* p) const {
+    put16(p, id); put16(p + 2, flags); put16(p + 4, qdcount);
+    put16(p + 6, ancount); put16(p + 8, nscount); put16(p + 10, arcount);
+  }
+  uint8_t opcode() const { return static_cast<uint8_t>((flags & flag::OpcodeMask) >> 11); }
+  RCode rcode() const { return static_cast<RCode>(flags & flag::RcodeMask); }
+};
+
+// The question of a query. The name stays in the packet (offset + length, original case);
+// a lowercased copy is kept inline because every routing decision is made on it.
+struct Question {
+  uint16_t nameOffset = kHeaderSize;
+  uint16_t nameLen = 0;                   // wire length including the root label
+  std::array<uint8_t, kMaxNameLen> lower{};  // lowercased wire name
+  uint8_t labels = 0;                     // label count, root excluded
+  uint16_t qtype = 0;
+  uint16_t qclass = 0;
+  uint16_t end = 0;                       // offset just past the question
+
+  std::span<const uint8_t> lowerName() const { return {lower.data(), nameLen}; }
+};
+
+// The client's OPT record, when there is one.
+struct Edns {
+  bool present = false;
+  bool dnssecOk = false;
+  uint8_t version = 0;
+  uint16_t udpSize = 0;   // as the client wrote it
+  uint16_t offset = 0;    // where the OPT RR starts in the packet
+  uint16_t length = 0;    // its whole wire length
+};
+
+struct QueryView {
+  Header header;
+  Question question;
+  Edns edns;
+
+  // The largest UDP reply this client accepts: 512 without EDNS, never less than 512 with it.
+  uint16_t udpLimit() const {
+    if (!edns.present) return kPlainUdpSize;
+    return edns.udpSize < kPlainUdpSize ? kPlainUdpSize : edns.udpSize;
+  }
+};
+
+enum class ParseStatus : uint8_t {
+  Ok,
+  FormErr,  // header readable, rest malformed: answer FORMERR
+  Drop,     // not worth an answer: too short for a header, or a response (QR set)
+};
+
+// Reads header, question and (when ARCOUNT > 0) the OPT record. Never reads past `packet`.
+ParseStatus parseQuery(std::span<const uint8_t> packet, QueryView& out);
+
+// Walks one wire name starting at `off` inside `msg` (compression pointers allowed, loops and
+// overruns rejected). Returns the offset just past the name as stored at `off`, or 0 on error.
+size_t skipName(std::span<const uint8_t> msg, size_t off);
+
+}  // namespace moat::dns

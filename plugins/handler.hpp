@@ -1,0 +1,39 @@
+// The contract between the chain and a plugin (STYLE.md §2). A handler is built once per
+// configuration, is immutable afterwards, and is shared by every worker; per-worker state is
+// indexed by Query::worker.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "dns/query.hpp"
+
+namespace moat::plugins {
+
+enum class Verdict : uint8_t {
+  Next,      // not mine (or fallthrough): the next handler decides
+  Answered,  // q.reply holds the full reply
+  Pending,   // the handler will call resume(q, verdict) later, on the same worker
+  Drop,      // send nothing
+};
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  // Runs in chain order. Must not block and should not allocate.
+  virtual Verdict onQuery(dns::Query& q) = 0;
+  // Runs in reverse order for the handlers the query entered (those before and including the
+  // one that answered), once the reply is final but before it is sent.
+  virtual void onReply(dns::Query& q) { (void)q; }
+  // Whether onReply does anything; the runner skips the others.
+  virtual bool observesReplies() const { return false; }
+  virtual std::string_view name() const = 0;
+};
+
+using HandlerPtr = std::shared_ptr<Handler>;
+
+// A pending handler finishes a query through this (Next continues with the following handler).
+void resume(dns::Query& q, Verdict verdict);
+
+}  // namespace moat::plugins

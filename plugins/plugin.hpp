@@ -1,0 +1,47 @@
+// How a plugin plugs in: its name, whether it may appear once per block, and a setup function
+// that turns the block's stanzas of that directive into a handler. registry.cpp lists them in
+// execution order (DESIGN.md §3).
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "conf/ast.hpp"
+#include "conf/diag.hpp"
+#include "plugins/handler.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace moat::plugins {
+
+struct SetupContext {
+  const conf::ServerBlock* block = nullptr;
+  std::vector<std::string> zones;                // the block's zones, normalised ("example.org.")
+  std::vector<const conf::Directive*> stanzas;   // this plugin's directives in the block, in order
+  std::string baseDir;                           // the Corefile's directory, for relative paths
+  std::span<boost::asio::io_context* const> loops;  // one event loop per worker
+  std::vector<conf::Diag>* warnings = nullptr;   // non-fatal findings (start-up prints them)
+};
+
+struct PluginSpec {
+  std::string_view name;
+  bool once = true;  // a second stanza in one block is an error (CoreDNS plugin.ErrOnce)
+  // Builds the handler; nullptr with no error means "configures the server, no query path role".
+  conf::Result<HandlerPtr> (*setup)(const SetupContext&) = nullptr;
+};
+
+// Moat's plugins, in execution order.
+std::span<const PluginSpec> registry();
+const PluginSpec* findPlugin(std::string_view name);
+
+// CoreDNS plugins Moat does not implement (an error at start), and those safe to ignore (a
+// warning): lets config checks tell a typo from a missing plugin.
+bool isCoreDnsPlugin(std::string_view name);
+bool isIgnorablePlugin(std::string_view name);
+std::span<const std::string_view> coreDnsPluginNames();
+
+}  // namespace moat::plugins
