@@ -33,7 +33,17 @@ class Handler {
 
 using HandlerPtr = std::shared_ptr<Handler>;
 
+// Runs chains. The server's dispatcher is one; tests use a fake one to see what a pending
+// handler resumed with.
+class Runner : public dns::Dispatcher {
+ public:
+  virtual void resume(dns::Query& q, Verdict verdict) = 0;
+};
+
 // A pending handler finishes a query through this (Next continues with the following handler).
-void resume(dns::Query& q, Verdict verdict);
+// q.dispatcher must be a Runner.
+inline void resume(dns::Query& q, Verdict verdict) {
+  static_cast<Runner*>(q.dispatcher)->resume(q, verdict);
+}
 
 }  // namespace moat::plugins
