@@ -1,0 +1,98 @@
+#include "dns/message.hpp"
+
+#include <algorithm>
+
+namespace moat::dns {
+
+namespace {
+
+constexpr size_t kAnCountOffset = 6;
+
+uint16_t replyFlags(uint16_t queryFlags, RCode rcode, bool aa) {
+  // As miekg/dns SetReply: QR, the query's opcode, and for QUERY its RD and CD bits.
+  uint16_t flags = flag::QR | (queryFlags & flag::OpcodeMask);
+  if ((queryFlags & flag::OpcodeMask) == 0) flags |= queryFlags & (flag::RD | flag::CD);
+  if (aa) flags |= flag::AA;
+  return static_cast<uint16_t>(flags | static_cast<uint16_t>(rcode));
+}
+
+}  // namespace
+
+void MessageWriter::startReply(std::span<const uint8_t> query, const QueryView& view, RCode rcode,
+                               bool aa) {
+  out_.assign(query.begin(), query.begin() + view.question.end);
+  Header h{view.header.id, replyFlags(view.header.flags, rcode, aa), 1, 0, 0, 0};
+  h.write(out_.data());
+}
+
+void MessageWriter::addRR(Section section, std::span<const uint8_t> owner, uint16_t type,
+                          uint16_t klass, uint32_t ttl, std::span<const uint8_t> rdata) {
+  size_t at = out_.size();
+  out_.resize(at + owner.size() + 10 + rdata.size());
+  uint8_t* p = out_.data() + at;
+  std::copy(owner.begin(), owner.end(), p);
+  p += owner.size();
+  put16(p, type);
+  put16(p + 2, klass);
+  put32(p + 4, ttl);
+  put16(p + 8, static_cast<uint16_t>(rdata.size()));
+  std::copy(rdata.begin(), rdata.end(), p + 10);
+  uint8_t* count = out_.data() + kAnCountOffset + 2 * static_cast<size_t>(section);
+  put16(count, static_cast<uint16_t>(get16(count) + 1));
+}
+
+void MessageWriter::setRCode(RCode rcode) {
+  uint16_t flags = get16(out_.data() + 2);
+  put16(out_.data() + 2, static_cast<uint16_t>((flags & ~flag::RcodeMask) | static_cast<uint16_t>(rcode)));
+}
+
+void MessageWriter::setFlag(uint16_t mask, bool on) {
+  uint16_t flags = get16(out_.data() + 2);
+  put16(out_.data() + 2, static_cast<uint16_t>(on ? (flags | mask) : (flags & ~mask)));
+}
+
+void writeErrorReply(std::vector<uint8_t>& out, std::span<const uint8_t> query,
+                     const QueryView* view, RCode rcode) {
+  if (view != nullptr) {
+    MessageWriter(out).startReply(query, *view, rcode, false);
+    return;
+  }
+  // Only the header could be read: echo the ID and opcode, no question.
+  out.assign(kHeaderSize, 0);
+  Header q = Header::read(query.data());
+  Header h{q.id, replyFlags(q.flags, rcode, false), 0, 0, 0, 0};
+  h.write(out.data());
+}
+
+void appendOpt(std::vector<uint8_t>& msg, uint16_t udpSize, bool dnssecOk) {
+  const uint8_t opt[11] = {0,
+                           0, static_cast<uint8_t>(rrtype::OPT),
+                           static_cast<uint8_t>(udpSize >> 8), static_cast<uint8_t>(udpSize),
+                           0, 0,  // extended rcode, version 0
+                           static_cast<uint8_t>(dnssecOk ? 0x80 : 0), 0,
+                           0, 0};
+  msg.insert(msg.end(), opt, opt + sizeof opt);
+  put16(msg.data() + 10, static_cast<uint16_t>(get16(msg.data() + 10) + 1));
+}
+
+bool hasOpt(std::span<const uint8_t> msg) {
+  if (msg.size() < kHeaderSize) return false;
+  Header h = Header::read(msg.data());
+  if (h.arcount == 0) return false;
+  size_t off = kHeaderSize;
+  for (unsigned i = 0; i < h.qdcount; ++i) {
+    off = skipName(msg, off);
+    if (off == 0 || off + 4 > msg.size()) return false;
+    off += 4;
+  }
+  unsigned total = unsigned{h.ancount} + h.nscount + h.arcount;
+  for (unsigned i = 0; i < total; ++i) {
+    off = skipName(msg, off);
+    if (off == 0 || off + 10 > msg.size()) return false;
+    if (i >= unsigned{h.ancount} + h.nscount && get16(&msg[off]) == rrtype::OPT) return true;
+    off += 10 + get16(&msg[off + 8]);
+  }
+  return false;
+}
+
+}  // namespace moat::dns

@@ -1,0 +1,42 @@
+#include "dns/zone_set.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace moat::dns {
+
+int ZoneSet::add(std::string_view zoneText) {
+  auto wire = nameFromText(fqdnLower(zoneText));
+  if (!wire) return kNone;
+  int index = addWire(std::move(*wire));
+  return index;
+}
+
+int ZoneSet::addWire(WireName zone) {
+  lowercaseInPlace(zone);
+  auto it = std::find(zones_.begin(), zones_.end(), zone);
+  if (it != zones_.end()) return static_cast<int>(it - zones_.begin());
+  texts_.push_back(nameToText(zone));
+  zones_.push_back(std::move(zone));
+  return static_cast<int>(zones_.size() - 1);
+}
+
+int ZoneSet::longestMatch(std::span<const uint8_t> name) const {
+  // Suffixes from longest to shortest; the first that is a zone wins. Zones are few per block,
+  // so a linear scan per suffix beats hashing here.
+  size_t off = 0;
+  while (off < name.size()) {
+    size_t rest = name.size() - off;
+    for (size_t i = 0; i < zones_.size(); ++i) {
+      const WireName& z = zones_[i];
+      if (z.size() == rest && std::memcmp(z.data(), name.data() + off, rest) == 0) {
+        return static_cast<int>(i);
+      }
+    }
+    if (name[off] == 0) break;
+    off += name[off] + 1u;
+  }
+  return kNone;
+}
+
+}  // namespace moat::dns

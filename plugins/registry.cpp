@@ -1,0 +1,5 @@
+#include "plugins/plugin.hpp"
+
+namespace moat::plugins {
+std::span<const PluginSpec> registry() { return {}; }
+}  // namespace moat::plugins

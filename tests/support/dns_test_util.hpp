@@ -1,0 +1,45 @@
+// Test helpers: build query packets, load them into a Query as the server would, and decode
+// replies with ldns (a real DNS library) into something easy to assert on.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dns/query.hpp"
+
+namespace moat::testing {
+
+struct QuerySpec {
+  std::string name;                 // "example.org." (case kept, trailing dot optional)
+  uint16_t type = 1;                // A
+  uint16_t klass = 1;               // IN
+  uint16_t id = 0x1234;
+  bool rd = true;
+  std::optional<uint16_t> edns;     // EDNS UDP size; nullopt = no OPT
+  bool dnssecOk = false;
+};
+
+std::vector<uint8_t> makeQuery(const QuerySpec& spec);
+
+// Copies `packet` into `q` and parses it; the parse must succeed (CHECKed). Client defaults to
+// 127.0.0.1:40000 over UDP.
+void loadQuery(dns::Query& q, const std::vector<uint8_t>& packet, dns::Proto proto = dns::Proto::Udp,
+               std::string_view clientIp = "127.0.0.1", uint16_t clientPort = 40000);
+
+struct Reply {
+  bool ok = false;            // ldns could decode it
+  uint16_t id = 0;
+  int rcode = -1;             // numeric
+  bool qr = false, aa = false, tc = false, rd = false, ra = false;
+  std::vector<std::string> answer, authority, additional;  // "owner ttl CLASS TYPE rdata" (ldns text, tabs -> spaces)
+  bool hasOpt = false;
+  uint16_t optUdpSize = 0;
+};
+
+Reply decode(const std::vector<uint8_t>& wire);
+Reply decode(const uint8_t* data, size_t len);
+
+}  // namespace moat::testing
