@@ -1,1 +1,113 @@
-int main() { return 0; }
+// moat: serve DNS from a Corefile, like CoreDNS.
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cmd/flags.hpp"
+#include "cmd/runtime.hpp"
+#include "cmd/version.hpp"
+#include "conf/parser.hpp"
+#include "dns/log.hpp"
+#include "dns/server/server.hpp"
+#include "plugins/plugin.hpp"
+
+namespace {
+
+using namespace moat;
+
+// -conf, else ./Corefile, else the shipped default (next to the sources, or ./conf/Corefile).
+std::string pickCorefile(const app::Flags& flags) {
+  if (!flags.conf.empty()) return flags.conf;
+  for (const char* candidate : {"Corefile", "conf/Corefile", MOAT_DEFAULT_COREFILE}) {
+    if (std::filesystem::is_regular_file(candidate)) return candidate;
+  }
+  return "Corefile";
+}
+
+int printPlugins() {
+  std::printf("Server types:\n  dns\n\nCaddyfile loaders:\n  flag\n  default\n\nOther plugins:\n");
+  std::vector<std::string_view> names;
+  for (const auto& spec : plugins::registry()) names.push_back(spec.name);
+  std::sort(names.begin(), names.end());
+  for (auto n : names) std::printf("  dns.%.*s\n", static_cast<int>(n.size()), n.data());
+  return 0;
+}
+
+int serve(const app::Flags& flags) {
+  std::string path = pickCorefile(flags);
+  std::vector<conf::Diag> parseWarnings;
+  conf::ParseOptions popts;
+  popts.warnings = &parseWarnings;
+  auto corefile = conf::loadCorefile(path, popts);
+  if (!corefile) {
+    std::fprintf(stderr, "%s\n", corefile.error().str().c_str());
+    return 1;
+  }
+
+  logging::setup(flags.quiet);
+  for (const auto& w : parseWarnings) spdlog::warn("{}", w.str());
+
+  dns::server::Server server({});
+  auto runtime = app::buildRuntime(*corefile, {flags.dnsPort.value_or(53), server.loops()});
+  if (!runtime) {
+    std::fprintf(stderr, "%s\n", runtime.error().str().c_str());
+    return 1;
+  }
+  for (const auto& w : runtime->warnings) spdlog::warn("{}", w.str());
+
+  plugins::ChainRunner runner(server.workerCount());
+  runner.publish(runtime->routes);
+  std::string error;
+  if (!server.listen(runtime->listeners, runner, error)) {
+    std::fprintf(stderr, "listen %s\n", error.c_str());
+    return 1;
+  }
+  if (!flags.pidfile.empty()) std::ofstream(flags.pidfile) << getpid() << "\n";
+
+  // Signals are taken on the main thread; workers never see them.
+  boost::asio::io_context main;
+  boost::asio::signal_set signals(main, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int sig) {
+    spdlog::info("[{}] Stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    main.stop();
+  });
+  std::signal(SIGPIPE, SIG_IGN);
+
+  server.start();
+  if (!flags.quiet) {
+    for (const auto& line : runtime->banner) std::printf("%s\n", line.c_str());
+    std::printf("%s\n%s\n", app::versionLine().c_str(), app::platformLine().c_str());
+    std::fflush(stdout);
+  }
+  main.run();
+  server.stop();
+  logging::flush();
+  if (!flags.pidfile.empty()) std::filesystem::remove(flags.pidfile);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string error;
+  auto flags = app::parseFlags({argv + 1, argv + argc}, error);
+  if (!flags) {
+    std::fprintf(stderr, "%s\n%s", error.c_str(), app::usage().c_str());
+    return 2;
+  }
+  if (flags->version) {
+    std::printf("%s\n%s\n", app::versionLine().c_str(), app::platformLine().c_str());
+    return 0;
+  }
+  if (flags->plugins) return printPlugins();
+  return serve(*flags);
+}

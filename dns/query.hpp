@@ -61,7 +61,8 @@ struct Query {
   Endpoint client;
   Endpoint local;
   std::chrono::steady_clock::time_point start{};
-  unsigned worker = 0;  // index of the worker (event loop) that owns this query
+  unsigned worker = 0;     // index of the worker (event loop) that owns this query
+  uint16_t listener = 0;   // which configured listener received it (routes to its server blocks)
 
   // --- the reply, built by a handler (or by the chain runner for error rcodes)
   std::vector<uint8_t> reply;

@@ -1,5 +1,59 @@
+// Moat's plugins in execution order (DESIGN.md §3, CoreDNS's plugin.cfg order); the Corefile's
+// order of lines does not matter. Plugins that only configure the server (bind) have no handler.
+#include <algorithm>
+#include <array>
+
+#include "plugins/bind/bind.hpp"
+#include "plugins/errors/errors.hpp"
+#include "plugins/forward/forward.hpp"
+#include "plugins/hosts/hosts.hpp"
+#include "plugins/log/log.hpp"
 #include "plugins/plugin.hpp"
+#include "plugins/whoami/whoami.hpp"
 
 namespace moat::plugins {
-std::span<const PluginSpec> registry() { return {}; }
+
+namespace {
+
+const std::array<PluginSpec, 6> kPlugins = {{
+    {"bind", false, bind::setupBind},
+    {"errors", true, errors::setupErrors},
+    {"log", false, log::setupLog},
+    {"hosts", true, hosts::setupHosts},
+    {"forward", false, forward::setupForward},
+    {"whoami", true, whoami::setupWhoami},
+}};
+
+// Every plugin of CoreDNS's plugin.cfg (1.14), so a missing plugin is told apart from a typo.
+constexpr std::array<std::string_view, 57> kCoreDns = {
+    "metadata", "geoip",    "cancel",   "tls",        "quic",      "proxyproto", "timeouts",
+    "multisocket", "reload", "nsid",    "bufsize",    "bind",      "debug",      "trace",
+    "ready",    "health",   "pprof",    "prometheus", "errors",    "log",        "dnstap",
+    "local",    "dns64",    "acl",      "any",        "chaos",     "loadbalance", "tsig",
+    "cache",    "rewrite",  "header",   "dnssec",     "autopath",  "minimal",    "template",
+    "transfer", "hosts",    "route53",  "azure",      "clouddns",  "k8s_external", "kubernetes",
+    "file",     "auto",     "secondary", "etcd",      "loop",      "forward",    "grpc",
+    "erratic",  "whoami",   "on",       "sign",       "view",      "nomad",      "root",
+    "grpc_server",
+};
+
+}  // namespace
+
+std::span<const PluginSpec> registry() { return kPlugins; }
+
+const PluginSpec* findPlugin(std::string_view name) {
+  for (const PluginSpec& spec : registry()) {
+    if (spec.name == name) return &spec;
+  }
+  return nullptr;
+}
+
+bool isCoreDnsPlugin(std::string_view name) {
+  return std::find(kCoreDns.begin(), kCoreDns.end(), name) != kCoreDns.end();
+}
+
+bool isIgnorablePlugin(std::string_view name) { return name == "debug" || name == "pprof"; }
+
+std::span<const std::string_view> coreDnsPluginNames() { return kCoreDns; }
+
 }  // namespace moat::plugins

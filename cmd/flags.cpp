@@ -1,0 +1,74 @@
+#include "cmd/flags.hpp"
+
+#include <charconv>
+
+namespace moat::app {
+
+std::string usage() {
+  return "Usage: moat [-conf FILE] [-dns.port N] [-quiet] [-version] [-plugins] [-pidfile FILE]\n"
+         "  -conf FILE     Corefile to load (default: ./Corefile, else the shipped conf/Corefile)\n"
+         "  -dns.port N    port for server blocks that name none (default 53)\n"
+         "  -quiet         no start-up banner\n"
+         "  -version       print the version and exit\n"
+         "  -plugins       list the plugins and exit\n"
+         "  -pidfile FILE  write the process id to FILE\n";
+}
+
+std::optional<Flags> parseFlags(const std::vector<std::string>& args, std::string& error) {
+  Flags f;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (arg.rfind("--", 0) == 0) arg.erase(0, 1);
+    if (arg.empty() || arg[0] != '-') {
+      error = "unexpected argument '" + args[i] + "'";
+      return std::nullopt;
+    }
+    std::string name = arg.substr(1);
+    std::optional<std::string> inlineValue;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      inlineValue = name.substr(eq + 1);
+      name.resize(eq);
+    }
+    auto value = [&]() -> std::optional<std::string> {
+      if (inlineValue) return inlineValue;
+      if (i + 1 < args.size()) return args[++i];
+      error = "flag needs an argument: -" + name;
+      return std::nullopt;
+    };
+    auto boolean = [&](bool& target) {
+      target = !inlineValue || *inlineValue == "true" || *inlineValue == "1";
+      return true;
+    };
+    if (name == "conf") {
+      auto v = value();
+      if (!v) return std::nullopt;
+      f.conf = *v;
+    } else if (name == "dns.port") {
+      auto v = value();
+      if (!v) return std::nullopt;
+      unsigned port = 0;
+      auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), port);
+      if (ec != std::errc() || p != v->data() + v->size() || port > 65535) {
+        error = "invalid value \"" + *v + "\" for flag -dns.port";
+        return std::nullopt;
+      }
+      f.dnsPort = static_cast<uint16_t>(port);
+    } else if (name == "pidfile") {
+      auto v = value();
+      if (!v) return std::nullopt;
+      f.pidfile = *v;
+    } else if (name == "quiet") {
+      boolean(f.quiet);
+    } else if (name == "version") {
+      boolean(f.version);
+    } else if (name == "plugins") {
+      boolean(f.plugins);
+    } else {
+      error = "flag provided but not defined: -" + name;
+      return std::nullopt;
+    }
+  }
+  return f;
+}
+
+}  // namespace moat::app

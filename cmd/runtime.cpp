@@ -1,0 +1,156 @@
+#include "cmd/runtime.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+#include "conf/args.hpp"
+#include "conf/zone.hpp"
+#include "plugins/bind/bind.hpp"
+#include "plugins/plugin.hpp"
+
+namespace moat::app {
+
+namespace {
+
+size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The closest CoreDNS plugin name within two edits, for "did you mean".
+std::string suggestion(std::string_view word) {
+  std::string_view best;
+  size_t bestDistance = 3;
+  for (std::string_view candidate : plugins::coreDnsPluginNames()) {
+    size_t d = editDistance(word, candidate);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = candidate;
+    }
+  }
+  return std::string(best);
+}
+
+struct ListenerKey {
+  std::string address;
+  uint16_t port;
+  bool operator<(const ListenerKey& o) const { return std::tie(port, address) < std::tie(o.port, o.address); }
+};
+
+}  // namespace
+
+conf::Result<bool> checkDirectives(const conf::ServerBlock& block, std::vector<conf::Diag>& warnings) {
+  std::map<std::string_view, const conf::Directive*> seen;
+  for (const conf::Directive& d : block.directives) {
+    const std::string& name = d.name.text;
+    const plugins::PluginSpec* spec = plugins::findPlugin(name);
+    if (spec == nullptr) {
+      if (plugins::isIgnorablePlugin(name)) {
+        warnings.push_back({d.name.pos, "plugin '" + name + "' is ignored by Moat", conf::Severity::Warning});
+        continue;
+      }
+      if (plugins::isCoreDnsPlugin(name)) {
+        return conf::errorAt(d.name.pos, "plugin '" + name + "' is not implemented by Moat");
+      }
+      std::string hint = suggestion(name);
+      return conf::errorAt(d.name.pos, "unknown directive '" + name + "'" +
+                                           (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+    }
+    auto [it, fresh] = seen.emplace(spec->name, &d);
+    if (!fresh && spec->once) {
+      return conf::errorAt(d.name.pos, "plugin '" + name + "' may appear only once per server block (first at " +
+                                           std::to_string(it->second->name.pos.line) + ":" +
+                                           std::to_string(it->second->name.pos.col) + ")");
+    }
+  }
+  return true;
+}
+
+conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOptions& options) {
+  Runtime rt;
+  auto table = std::make_shared<plugins::RouteTable>();
+  std::map<ListenerKey, uint16_t> listenerIds;
+  std::string baseDir = std::filesystem::path(corefile.path).parent_path().string();
+
+  for (const conf::ServerBlock& block : corefile.blocks) {
+    auto checked = checkDirectives(block, rt.warnings);
+    if (!checked) return checked.error();
+
+    std::vector<conf::ServerKey> keys;
+    for (const conf::Token& key : block.keys) {
+      auto parsed = conf::parseServerKey(key, options.defaultPort);
+      if (!parsed) return parsed.error();
+      keys.insert(keys.end(), parsed->begin(), parsed->end());
+    }
+
+    plugins::SetupContext ctx;
+    ctx.block = &block;
+    ctx.baseDir = baseDir;
+    ctx.loops = options.loops;
+    ctx.warnings = &rt.warnings;
+    for (const auto& k : keys) {
+      if (std::find(ctx.zones.begin(), ctx.zones.end(), k.zone) == ctx.zones.end()) ctx.zones.push_back(k.zone);
+    }
+
+    // One instance of each plugin per block, shared by all its keys (as CoreDNS), in
+    // execution order.
+    auto chain = std::make_shared<plugins::Chain>();
+    bool hasForward = false;
+    std::vector<const conf::Directive*> bindStanzas;
+    for (const plugins::PluginSpec& spec : plugins::registry()) {
+      ctx.stanzas.clear();
+      for (const conf::Directive& d : block.directives) {
+        if (d.name.text == spec.name) ctx.stanzas.push_back(&d);
+      }
+      if (ctx.stanzas.empty()) continue;
+      if (spec.name == "bind") bindStanzas = ctx.stanzas;
+      if (spec.name == "forward") hasForward = true;
+      auto handler = spec.setup(ctx);
+      if (!handler) return handler.error();
+      if (*handler) chain->add(std::move(*handler));
+    }
+    chain->zone = ctx.zones.empty() ? "." : ctx.zones.front();
+
+    auto addresses = plugins::bind::bindAddresses(bindStanzas);
+    if (!addresses) return addresses.error();
+    if (addresses->empty()) addresses->push_back("");  // every address, as CoreDNS without bind
+
+    for (const conf::ServerKey& key : keys) {
+      rt.banner.push_back(key.zone + ":" + std::to_string(key.port));
+      for (const std::string& address : *addresses) {
+        ListenerKey lk{address, key.port};
+        auto [it, fresh] = listenerIds.emplace(lk, static_cast<uint16_t>(table->listeners.size()));
+        if (fresh) {
+          table->listeners.emplace_back();
+          rt.listeners.push_back({address, key.port, it->second});
+        }
+        plugins::ListenerRoutes& routes = table->listeners[it->second];
+        size_t before = routes.zones.size();
+        int index = routes.zones.add(key.zone);
+        if (routes.zones.size() == before) {
+          return conf::errorAt(key.pos, "zone '" + key.zone + "' is already defined on " +
+                                            (address.empty() ? "port " : address + ":") +
+                                            std::to_string(key.port));
+        }
+        routes.chains.resize(static_cast<size_t>(index) + 1);
+        routes.chains[static_cast<size_t>(index)] = chain;
+        routes.acceptsAnyClass = routes.acceptsAnyClass || hasForward;
+      }
+    }
+  }
+  rt.routes = std::move(table);
+  return rt;
+}
+
+}  // namespace moat::app

@@ -1,0 +1,45 @@
+// Process logging, shaped like CoreDNS's output so existing log pipelines keep working:
+// every line on stdout, no timestamp, a level prefix ("[INFO] ", "[WARNING] ", "[ERROR] ").
+// Two loggers: the default spdlog logger for everything the process says, and the "query"
+// logger the `log` plugin writes through. The query logger is asynchronous with a bounded
+// queue that drops the oldest line when full, so a slow stdout never stalls a worker.
+#pragma once
+
+#include <spdlog/formatter.h>
+#include <spdlog/logger.h>
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace moat::logging {
+
+constexpr size_t kQueryQueueSize = 8192;
+
+// Installs the default logger and creates the query logger. `quiet` is CoreDNS's -quiet: it
+// only hides the start-up banner, so here it is just remembered for whoever prints one.
+// Safe to call more than once.
+void setup(bool quiet);
+bool quiet();
+
+// The query log. Messages are written verbatim, one per line: the caller formats the prefix.
+// Usable without setup() (tests), in which case it is created on first use.
+spdlog::logger& queryLog();
+
+// Writes out what both loggers hold. Waits (bounded) for the query log's queue to drain, so
+// call it at shutdown and in tests, not on the data path.
+void flush();
+
+// The formatter of the default logger: "[LEVEL] message". Tests use it to capture lines.
+std::unique_ptr<spdlog::formatter> makeFormatter();
+
+// Text forms as CoreDNS (miekg/dns) prints them in log lines:
+// type "AAAA" / "TYPE65534", class "IN" / "CLASS7", rcode "NXDOMAIN" / "12".
+std::string_view typeName(uint16_t type);  // empty when the type has no mnemonic
+void appendTypeName(fmt::memory_buffer& out, uint16_t type);
+void appendClassName(fmt::memory_buffer& out, uint16_t klass);
+void appendRcodeName(fmt::memory_buffer& out, unsigned rcode);
+
+}  // namespace moat::logging

@@ -1,0 +1,89 @@
+#include "dns/reply_fit.hpp"
+
+#include <doctest/doctest.h>
+
+#include "dns/message.hpp"
+#include "tests/support/dns_test_util.hpp"
+
+using namespace moat;
+using moat::testing::decode;
+using moat::testing::makeQuery;
+
+namespace {
+
+// A reply with `n` A records for the question name, written uncompressed.
+std::vector<uint8_t> bigReply(const std::vector<uint8_t>& pkt, dns::QueryView& v, int n) {
+  REQUIRE(dns::parseQuery(pkt, v) == dns::ParseStatus::Ok);
+  std::vector<uint8_t> out;
+  dns::MessageWriter w(out);
+  w.startReply(pkt, v, dns::RCode::NoError, true);
+  for (int i = 0; i < n; ++i) {
+    const uint8_t addr[4] = {10, 0, static_cast<uint8_t>(i / 256), static_cast<uint8_t>(i % 256)};
+    w.addRR(dns::Section::Answer, v.question.lowerName(), dns::rrtype::A, dns::rrclass::IN, 60, addr);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a reply that fits is left alone; EDNS is echoed") {
+  auto pkt = makeQuery({.name = "svc.example.org.", .edns = 1232, .dnssecOk = true});
+  dns::QueryView v;
+  auto reply = bigReply(pkt, v, 2);
+  size_t before = reply.size();
+  dns::finalizeReply(reply, v, dns::Proto::Udp);
+  CHECK(reply.size() == before + 11);
+  auto r = decode(reply);
+  CHECK(r.hasOpt);
+  CHECK(r.optUdpSize == 1232);
+  CHECK_FALSE(r.tc);
+  CHECK(r.answer.size() == 2);
+}
+
+TEST_CASE("compression alone can make a reply fit 512 bytes") {
+  // 25 records x (18-byte owner + 14) = 800 bytes uncompressed, 25 x 16 = 400 compressed.
+  auto pkt = makeQuery({.name = "service.example.org."});
+  dns::QueryView v;
+  auto reply = bigReply(pkt, v, 25);
+  REQUIRE(reply.size() > 512);
+  dns::finalizeReply(reply, v, dns::Proto::Udp);
+  CHECK(reply.size() <= 512);
+  auto r = decode(reply);
+  CHECK_FALSE(r.tc);
+  CHECK(r.answer.size() == 25);
+}
+
+TEST_CASE("a reply that does not fit is truncated at a record boundary with TC") {
+  auto pkt = makeQuery({.name = "service.example.org."});
+  dns::QueryView v;
+  auto reply = bigReply(pkt, v, 100);
+  dns::finalizeReply(reply, v, dns::Proto::Udp);
+  CHECK(reply.size() <= 512);
+  auto r = decode(reply);
+  REQUIRE(r.ok);
+  CHECK(r.tc);
+  CHECK(r.answer.size() > 0);
+  CHECK(r.answer.size() < 100);
+}
+
+TEST_CASE("truncation keeps the OPT record and honours the EDNS size") {
+  auto pkt = makeQuery({.name = "service.example.org.", .edns = 1232});
+  dns::QueryView v;
+  auto reply = bigReply(pkt, v, 200);
+  dns::finalizeReply(reply, v, dns::Proto::Udp);
+  CHECK(reply.size() <= 1232);
+  CHECK(reply.size() > 512);
+  auto r = decode(reply);
+  CHECK(r.tc);
+  CHECK(r.hasOpt);
+}
+
+TEST_CASE("TCP replies are not truncated") {
+  auto pkt = makeQuery({.name = "service.example.org."});
+  dns::QueryView v;
+  auto reply = bigReply(pkt, v, 100);
+  size_t before = reply.size();
+  dns::finalizeReply(reply, v, dns::Proto::Tcp);
+  CHECK(reply.size() == before);
+  CHECK_FALSE(decode(reply).tc);
+}

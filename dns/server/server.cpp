@@ -1,0 +1,77 @@
+#include "dns/server/server.hpp"
+
+#include <boost/asio/post.hpp>
+
+namespace moat::dns::server {
+
+namespace asio = boost::asio;
+
+Server::Server(ServerOptions options) : options_(options) {
+  unsigned n = options_.workers != 0 ? options_.workers : cpusAvailable();
+  for (unsigned i = 0; i < n; ++i) {
+    workers_.push_back(std::make_unique<Worker>(i, options_.queriesPerWorker));
+    loops_.push_back(&workers_.back()->io());
+  }
+}
+
+Server::~Server() { stop(); }
+
+bool Server::listen(const std::vector<ListenSpec>& specs, Dispatcher& dispatcher, std::string& error) {
+  for (const ListenSpec& spec : specs) {
+    boost::system::error_code ec;
+    asio::ip::address address = spec.address.empty() ? asio::ip::address(asio::ip::address_v6::any())
+                                                     : asio::ip::make_address(spec.address, ec);
+    if (ec) {
+      error = "bad listen address '" + spec.address + "'";
+      return false;
+    }
+    for (auto& worker : workers_) {
+      auto udp = std::make_unique<UdpListener>(*worker, dispatcher, spec.id);
+      if (!udp->bind({address, spec.port}, error)) return false;
+      auto tcp = std::make_unique<TcpListener>(*worker, dispatcher, spec.id, options_.tcp);
+      if (!tcp->bind({address, spec.port}, error)) return false;
+      udp_.push_back(std::move(udp));
+      tcp_.push_back(std::move(tcp));
+    }
+  }
+  return true;
+}
+
+void Server::start() {
+  // Listeners start on their own loop's thread: Asio objects are used by one thread only.
+  for (size_t i = 0; i < udp_.size(); ++i) {
+    UdpListener* u = udp_[i].get();
+    TcpListener* t = tcp_[i].get();
+    asio::post(*loops_[i % workers_.size()], [u, t] {
+      u->start();
+      t->start();
+    });
+  }
+  for (auto& w : workers_) w->startThread();
+  running_ = true;
+}
+
+void Server::stop() {
+  if (!running_) return;
+  running_ = false;
+  for (auto& w : workers_) w->stop();
+  for (auto& w : workers_) w->join();
+  for (auto& u : udp_) u->close();
+  for (auto& t : tcp_) t->close();
+}
+
+Totals Server::totals() const {
+  Totals t;
+  for (const auto& w : workers_) {
+    const WorkerStats& s = w->stats();
+    t.received += s.received.load(std::memory_order_relaxed);
+    t.malformedDropped += s.malformedDropped.load(std::memory_order_relaxed);
+    t.malformedFormErr += s.malformedFormErr.load(std::memory_order_relaxed);
+    t.poolExhausted += s.poolExhausted.load(std::memory_order_relaxed);
+    t.sendFailed += s.sendFailed.load(std::memory_order_relaxed);
+    t.tcpRejected += s.tcpRejected.load(std::memory_order_relaxed);
+  }
+  return t;
+}
+
+}  // namespace moat::dns::server

@@ -1,0 +1,59 @@
+// The DNS side of the process: N workers, and on each of them one UDP socket and one TCP
+// acceptor per listen address (SO_REUSEPORT). Loops exist from construction so that plugins can
+// open their own sockets on them before the server starts.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dns/query.hpp"
+#include "dns/server/tcp.hpp"
+#include "dns/server/udp.hpp"
+#include "dns/server/worker.hpp"
+
+namespace moat::dns::server {
+
+struct ListenSpec {
+  std::string address;  // "" = every address (IPv6 and IPv4)
+  uint16_t port = 53;
+  uint16_t id = 0;      // copied into Query::listener
+};
+
+struct ServerOptions {
+  unsigned workers = 0;      // 0: one per CPU the process may run on
+  size_t queriesPerWorker = 4096;
+  TcpLimits tcp;
+};
+
+struct Totals {
+  uint64_t received = 0, malformedDropped = 0, malformedFormErr = 0, poolExhausted = 0,
+           sendFailed = 0, tcpRejected = 0;
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions options);
+  ~Server();
+
+  std::span<boost::asio::io_context* const> loops() const { return loops_; }
+  unsigned workerCount() const { return static_cast<unsigned>(workers_.size()); }
+
+  // Binds UDP and TCP for every spec on every worker; false with `error` on the first failure.
+  bool listen(const std::vector<ListenSpec>& specs, Dispatcher& dispatcher, std::string& error);
+  void start();
+  void stop();  // idempotent; joins the worker threads
+  Totals totals() const;
+
+ private:
+  ServerOptions options_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<boost::asio::io_context*> loops_;
+  std::vector<std::unique_ptr<UdpListener>> udp_;
+  std::vector<std::unique_ptr<TcpListener>> tcp_;
+  bool running_ = false;
+};
+
+}  // namespace moat::dns::server

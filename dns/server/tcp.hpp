@@ -1,0 +1,78 @@
+// A worker's TCP acceptor for one listener and its connections: 2-byte length framing, several
+// queries in flight per connection (replies in completion order), an idle timeout, and a cap on
+// open connections per worker.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "dns/query.hpp"
+#include "dns/server/worker.hpp"
+
+namespace moat::dns::server {
+
+struct TcpLimits {
+  std::chrono::milliseconds idle{10000};
+  unsigned maxConnections = 256;  // per worker
+};
+
+class TcpListener {
+ public:
+  TcpListener(Worker& worker, Dispatcher& dispatcher, uint16_t listenerId, TcpLimits limits);
+  bool bind(const boost::asio::ip::tcp::endpoint& endpoint, std::string& error);
+  void start();
+  void close();
+
+ private:
+  void acceptNext();
+
+  Worker& worker_;
+  Dispatcher& dispatcher_;
+  uint16_t listenerId_;
+  TcpLimits limits_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+};
+
+class TcpConnection final : public ReplySink, public std::enable_shared_from_this<TcpConnection> {
+ public:
+  TcpConnection(Worker& worker, Dispatcher& dispatcher, uint16_t listenerId,
+                boost::asio::ip::tcp::socket socket, TcpLimits limits);
+  ~TcpConnection() override;
+  void start();
+
+  void sendReply(Query& q) override;
+  void dropQuery(Query& q) override;
+
+ private:
+  void readLength();
+  void readBody(size_t length);
+  void armIdle();
+  void flush();
+  void finishQuery(Query& q);
+  void shutdown();
+  void closeWhenDone();  // after the client stopped sending: close once every reply is out
+
+  Worker& worker_;
+  Dispatcher& dispatcher_;
+  uint16_t listenerId_;
+  TcpLimits limits_;
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::steady_timer idle_;
+  Endpoint client_;
+  Endpoint local_;
+  uint8_t lengthPrefix_[2] = {0, 0};
+  Query* reading_ = nullptr;
+  unsigned outstanding_ = 0;
+  bool closed_ = false;
+  bool writing_ = false;
+  bool readDone_ = false;
+  std::vector<uint8_t> pending_;   // framed replies waiting for the current write
+  std::vector<uint8_t> inFlight_;  // the bytes being written now
+  std::shared_ptr<TcpConnection> selfWhileBusy_;  // alive while a query is still out
+};
+
+}  // namespace moat::dns::server

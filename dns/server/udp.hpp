@@ -1,0 +1,44 @@
+// A worker's UDP socket for one listener (SO_REUSEPORT: every worker binds the same address and
+// the kernel spreads datagrams). Datagrams are read in batches with recvmmsg straight into
+// pooled Query buffers; replies go out with a non-blocking sendto.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <array>
+
+#include <boost/asio/ip/udp.hpp>
+
+#include "dns/query.hpp"
+#include "dns/server/worker.hpp"
+
+namespace moat::dns::server {
+
+class UdpListener final : public ReplySink {
+ public:
+  UdpListener(Worker& worker, Dispatcher& dispatcher, uint16_t listenerId);
+  // Opens and binds; false with `error` set on failure.
+  bool bind(const boost::asio::ip::udp::endpoint& endpoint, std::string& error);
+  void start();
+  void close();
+
+  void sendReply(Query& q) override;
+  void dropQuery(Query& q) override;
+
+ private:
+  static constexpr unsigned kBatch = 32;
+
+  void arm();
+  void onReadable();
+  void refuseWithoutQuery();
+
+  Worker& worker_;
+  Dispatcher& dispatcher_;
+  uint16_t listenerId_;
+  boost::asio::ip::udp::socket socket_;
+  std::array<mmsghdr, kBatch> msgs_{};
+  std::array<iovec, kBatch> iovs_{};
+  std::array<Query*, kBatch> slots_{};
+};
+
+}  // namespace moat::dns::server

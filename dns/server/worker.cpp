@@ -1,0 +1,89 @@
+#include "dns/server/worker.hpp"
+
+#include <sched.h>
+
+#include "dns/message.hpp"
+
+namespace moat::dns::server {
+
+QueryPool::QueryPool(size_t size) {
+  all_.reserve(size);
+  free_.reserve(size);
+  for (size_t i = 0; i < size; ++i) {
+    all_.push_back(std::make_unique<Query>());
+    all_.back()->reply.reserve(1232);  // typical replies never reallocate
+    free_.push_back(all_.back().get());
+  }
+}
+
+Query* QueryPool::take() {
+  if (free_.empty()) return nullptr;
+  Query* q = free_.back();
+  free_.pop_back();
+  return q;
+}
+
+void QueryPool::give(Query* q) {
+  q->reset();
+  free_.push_back(q);
+}
+
+Worker::Worker(unsigned index, size_t poolSize)
+    : index_(index), pool_(poolSize), guard_(boost::asio::make_work_guard(io_)) {}
+
+void Worker::accept(Query& q, Dispatcher& dispatcher) {
+  bump(stats_.received);
+  q.worker = index_;
+  switch (parseQuery(q.requestBytes(), q.view)) {
+    case ParseStatus::Drop:
+      bump(stats_.malformedDropped);
+      q.sink->dropQuery(q);
+      return;
+    case ParseStatus::FormErr:
+      bump(stats_.malformedFormErr);
+      q.view.edns.present = false;  // nothing of the rest can be trusted, OPT included
+      writeErrorReply(q.reply, q.requestBytes(), nullptr, RCode::FormErr);
+      q.sink->sendReply(q);
+      return;
+    case ParseStatus::Ok:
+      break;
+  }
+  if (q.view.header.opcode() != 0) {
+    writeErrorReply(q.reply, q.requestBytes(), &q.view, RCode::NotImp);
+    q.sink->sendReply(q);
+    return;
+  }
+  if (q.view.edns.present && q.view.edns.version != 0) {
+    // BADVERS (16): rcode 0 in the header, extended rcode 1 in our OPT.
+    writeErrorReply(q.reply, q.requestBytes(), &q.view, RCode::NoError);
+    appendOpt(q.reply, q.view.udpLimit(), q.view.edns.dnssecOk);
+    q.reply[q.reply.size() - 6] = 1;
+    q.sink->sendReply(q);
+    return;
+  }
+  q.dispatcher = &dispatcher;
+  dispatcher.dispatch(q);
+}
+
+void Worker::startThread() {
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+void Worker::stop() {
+  guard_.reset();
+  io_.stop();
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+unsigned cpusAvailable() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  int n = CPU_COUNT(&set);
+  return n > 0 ? static_cast<unsigned>(n) : 1;
+}
+
+}  // namespace moat::dns::server

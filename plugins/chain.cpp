@@ -1,0 +1,109 @@
+#include "plugins/chain.hpp"
+
+#include "dns/message.hpp"
+#include "dns/counter.hpp"
+
+namespace moat::plugins {
+
+using dns::bump;
+
+ChainRunner::ChainRunner(unsigned workers) : slots_(workers) {}
+
+void ChainRunner::publish(std::shared_ptr<const RouteTable> table) {
+  std::lock_guard lock(mutex_);
+  table_ = std::move(table);
+  generation_.fetch_add(1, std::memory_order_release);
+}
+
+// Workers refresh their own copy only when a new table was published, so the query path reads
+// one atomic and touches no shared reference count.
+const std::shared_ptr<const RouteTable>& ChainRunner::current(unsigned worker) {
+  WorkerSlot& slot = slots_[worker];
+  uint64_t gen = generation_.load(std::memory_order_acquire);
+  if (slot.generation != gen) {
+    std::lock_guard lock(mutex_);
+    slot.table = table_;
+    slot.generation = gen;
+  }
+  return slot.table;
+}
+
+void ChainRunner::refuse(dns::Query& q) {
+  dns::writeErrorReply(q.reply, q.requestBytes(), &q.view, dns::RCode::Refused);
+  q.sink->sendReply(q);
+}
+
+void ChainRunner::dispatch(dns::Query& q) {
+  const auto& table = current(q.worker);
+  if (!table || q.listener >= table->listeners.size()) return refuse(q);
+  const ListenerRoutes& routes = table->listeners[q.listener];
+  if (q.view.question.qclass != dns::rrclass::IN && !routes.acceptsAnyClass) return refuse(q);
+  int zone = routes.zones.longestMatch(q.view.question.lowerName());
+  if (zone == dns::ZoneSet::kNone) {
+    bump(slots_[q.worker].stats.refusedNoZone);
+    return refuse(q);
+  }
+  const Chain& chain = *routes.chains[static_cast<size_t>(zone)];
+  if (chain.handlers.empty()) return refuse(q);  // a block without plugins (as CoreDNS)
+  q.route = &chain;
+  run(q, chain, 0);
+}
+
+void ChainRunner::run(dns::Query& q, const Chain& chain, size_t from) {
+  for (size_t i = from; i < chain.handlers.size(); ++i) {
+    switch (chain.handlers[i]->onQuery(q)) {
+      case Verdict::Next:
+        continue;
+      case Verdict::Answered:
+        return finish(q, chain, i);
+      case Verdict::Pending:
+        q.position = static_cast<uint16_t>(i);
+        // Keep this configuration alive until the handler resumes, even across a reload.
+        if (!q.pin) q.pin = current(q.worker);
+        return;
+      case Verdict::Drop:
+        return q.sink->dropQuery(q);
+    }
+  }
+  // Off the end of the chain: SERVFAIL, as CoreDNS's "no next plugin found".
+  bump(slots_[q.worker].stats.offTheEnd);
+  dns::writeErrorReply(q.reply, q.requestBytes(), &q.view, dns::RCode::ServFail);
+  q.error = "no next plugin found";
+  q.errorPlugin = chain.handlers.back()->name();
+  finish(q, chain, chain.handlers.size() - 1);
+}
+
+void ChainRunner::finish(dns::Query& q, const Chain& chain, size_t last) {
+  for (size_t j = last + 1; j-- > 0;) {
+    if (chain.observes[j]) chain.handlers[j]->onReply(q);
+  }
+  q.sink->sendReply(q);
+}
+
+void ChainRunner::resume(dns::Query& q, Verdict verdict) {
+  const Chain& chain = *static_cast<const Chain*>(q.route);
+  switch (verdict) {
+    case Verdict::Answered:
+      return finish(q, chain, q.position);
+    case Verdict::Next:
+      return run(q, chain, q.position + 1u);
+    case Verdict::Drop:
+      return q.sink->dropQuery(q);
+    case Verdict::Pending:
+      return;
+  }
+}
+
+uint64_t ChainRunner::refusedNoZone() const {
+  uint64_t n = 0;
+  for (const auto& s : slots_) n += s.stats.refusedNoZone.load(std::memory_order_relaxed);
+  return n;
+}
+
+uint64_t ChainRunner::offTheEnd() const {
+  uint64_t n = 0;
+  for (const auto& s : slots_) n += s.stats.offTheEnd.load(std::memory_order_relaxed);
+  return n;
+}
+
+}  // namespace moat::plugins

@@ -1,0 +1,75 @@
+// Runs queries through the chain of the server block they belong to. The route table (which
+// zones each listener serves, and each block's chain) is immutable once published; a reload
+// publishes a new one and queries already in flight finish on the one they started with.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "dns/zone_set.hpp"
+#include "plugins/handler.hpp"
+
+namespace moat::plugins {
+
+// One server block's handlers, in execution order.
+struct Chain {
+  std::vector<HandlerPtr> handlers;
+  std::vector<bool> observes;  // handlers[i]->observesReplies(), cached
+  std::string zone;            // the block zone this chain was reached by (for logs and metrics)
+
+  void add(HandlerPtr handler) {
+    observes.push_back(handler->observesReplies());
+    handlers.push_back(std::move(handler));
+  }
+};
+
+// What one listener (address + port) serves: zones, longest match wins, each with its chain.
+struct ListenerRoutes {
+  dns::ZoneSet zones;
+  std::vector<std::shared_ptr<const Chain>> chains;  // indexed like zones
+  bool acceptsAnyClass = false;  // a forward is configured: non-IN classes pass (as CoreDNS)
+};
+
+struct RouteTable {
+  std::vector<ListenerRoutes> listeners;  // indexed by Query::listener
+};
+
+// Counters the runner keeps per worker (single writer each).
+struct RunnerStats {
+  std::atomic<uint64_t> refusedNoZone{0};  // no block serves the name: REFUSED (CoreDNS zone "dropped")
+  std::atomic<uint64_t> offTheEnd{0};      // the chain ran out: SERVFAIL
+};
+
+class ChainRunner final : public Runner {
+ public:
+  explicit ChainRunner(unsigned workers);
+  void publish(std::shared_ptr<const RouteTable> table);
+
+  void dispatch(dns::Query& q) override;
+  void resume(dns::Query& q, Verdict verdict) override;
+
+  uint64_t refusedNoZone() const;
+  uint64_t offTheEnd() const;
+
+ private:
+  struct alignas(64) WorkerSlot {
+    uint64_t generation = 0;
+    std::shared_ptr<const RouteTable> table;
+    RunnerStats stats;
+  };
+
+  const std::shared_ptr<const RouteTable>& current(unsigned worker);
+  void run(dns::Query& q, const Chain& chain, size_t from);
+  void finish(dns::Query& q, const Chain& chain, size_t last);
+  void refuse(dns::Query& q);
+
+  std::vector<WorkerSlot> slots_;
+  std::mutex mutex_;  // guards table_ for publishers and for workers refreshing their slot
+  std::shared_ptr<const RouteTable> table_;
+  std::atomic<uint64_t> generation_{0};
+};
+
+}  // namespace moat::plugins

@@ -1,0 +1,162 @@
+// Upstream health, as CoreDNS's proxy does it: a failed query starts a probe loop that sends
+// `<domain> IN NS` every health_check interval until any DNS reply comes back. Each failed probe
+// bumps the upstream's consecutive-failure count; more than max_fails marks it down. Probes run
+// as coroutines on the health loop (loops[0]), never on the query path.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <random>
+
+#include "dns/wire.hpp"
+#include "plugins/forward/shared.hpp"
+
+namespace moat::plugins::forward {
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::ip::tcp;
+using asio::ip::udp;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+// CoreDNS's health check client waits 1 s for the reply.
+constexpr auto kProbeTimeout = std::chrono::seconds(1);
+
+std::vector<uint8_t> probeQuery(const Options& o) {
+  std::vector<uint8_t> q(dns::kHeaderSize + o.hcDomain.size() + 4);
+  dns::Header h;
+  h.id = static_cast<uint16_t>(std::random_device{}());
+  h.flags = o.hcRecursionDesired ? dns::flag::RD : 0;
+  h.qdcount = 1;
+  h.write(q.data());
+  std::copy(o.hcDomain.begin(), o.hcDomain.end(), q.begin() + dns::kHeaderSize);
+  dns::put16(q.data() + dns::kHeaderSize + o.hcDomain.size(), dns::rrtype::NS);
+  dns::put16(q.data() + dns::kHeaderSize + o.hcDomain.size() + 2, dns::rrclass::IN);
+  return q;
+}
+
+awaitable<bool> probeUdp(const UpstreamAddr& to, const Options& o) {
+  auto exec = co_await asio::this_coro::executor;
+  udp::socket sock(exec);
+  boost::system::error_code ec;
+  udp::endpoint ep(to.address, to.port);
+  sock.open(ep.protocol(), ec);
+  if (!ec && o.sourceAddress) sock.bind(udp::endpoint(*o.sourceAddress, 0), ec);
+  if (!ec) sock.connect(ep, ec);  // only replies from the upstream itself count
+  if (ec) co_return false;
+  auto query = probeQuery(o);
+  if (sock.send(asio::buffer(query), 0, ec); ec) co_return false;
+  std::array<uint8_t, 512> reply{};  // a header is all that matters; the rest may be cut
+  asio::steady_timer timer(exec, kProbeTimeout);
+  auto result = co_await (sock.async_receive(asio::buffer(reply), kTuple) || timer.async_wait(kTuple));
+  if (result.index() != 0) co_return false;
+  auto [rec, n] = std::get<0>(result);
+  // Any DNS message counts, even SERVFAIL or REFUSED: the upstream is alive (as CoreDNS).
+  co_return (!rec || rec == asio::error::message_size) && n >= dns::kHeaderSize;
+}
+
+awaitable<bool> tcpExchange(tcp::socket& sock, const tcp::endpoint& ep, std::vector<uint8_t> query) {
+  auto [cec] = co_await sock.async_connect(ep, kTuple);
+  if (cec) co_return false;
+  std::vector<uint8_t> framed(2 + query.size());
+  dns::put16(framed.data(), static_cast<uint16_t>(query.size()));
+  std::copy(query.begin(), query.end(), framed.begin() + 2);
+  auto [wec, wn] = co_await asio::async_write(sock, asio::buffer(framed), kTuple);
+  if (wec) co_return false;
+  std::array<uint8_t, 2 + dns::kHeaderSize> head{};
+  auto [rec, rn] = co_await asio::async_read(sock, asio::buffer(head), kTuple);
+  co_return !rec;
+}
+
+awaitable<bool> probeTcp(const UpstreamAddr& to, const Options& o) {
+  auto exec = co_await asio::this_coro::executor;
+  tcp::socket sock(exec);
+  tcp::endpoint ep(to.address, to.port);
+  boost::system::error_code ec;
+  sock.open(ep.protocol(), ec);
+  if (!ec && o.sourceAddress) sock.bind(tcp::endpoint(*o.sourceAddress, 0), ec);
+  if (ec) co_return false;
+  asio::steady_timer timer(exec, kProbeTimeout);
+  auto result = co_await (tcpExchange(sock, ep, probeQuery(o)) || timer.async_wait(kTuple));
+  co_return result.index() == 0 && std::get<0>(result);
+}
+
+awaitable<void> probeLoop(std::shared_ptr<Shared> shared, uint32_t s, uint32_t u) {
+  auto& stanza = *shared->stanzas[s];
+  auto& up = *stanza.upstreams[u];
+  const auto& o = stanza.config.options;
+  asio::steady_timer pause(co_await asio::this_coro::executor);
+  while (!shared->stopping.load(std::memory_order_relaxed)) {
+    // CoreDNS probes over TCP when force_tcp is set, else over UDP.
+    bool alive = o.forceTcp ? co_await probeTcp(up.addr, o) : co_await probeUdp(up.addr, o);
+    if (alive) {
+      up.fails.store(0, std::memory_order_relaxed);
+      break;
+    }
+    shared->stats.healthcheckFailures.fetch_add(1, std::memory_order_relaxed);
+    if (up.fails.load(std::memory_order_relaxed) != UINT32_MAX) {
+      up.fails.fetch_add(1, std::memory_order_relaxed);
+    }
+    pause.expires_after(o.healthCheck);
+    co_await pause.async_wait(kTuple);
+  }
+  up.probing.store(false, std::memory_order_release);
+}
+
+}  // namespace
+
+UpstreamState::UpstreamState(UpstreamAddr a) : addr(std::move(a)) {
+  static constexpr std::string_view kWhat[kFailureKinds] = {
+      "i/o timeout", "connection refused", "network error", "malformed or mismatched reply"};
+  for (int tcpIndex = 0; tcpIndex < 2; ++tcpIndex) {
+    for (size_t f = 0; f < kFailureKinds; ++f) {
+      errors[tcpIndex][f] =
+          std::string(tcpIndex ? "tcp " : "udp ") + addr.text + ": " + std::string(kWhat[f]);
+    }
+  }
+}
+
+std::shared_ptr<Shared> Shared::build(std::vector<Stanza> stanzas) {
+  auto shared = std::make_shared<Shared>();
+  uint32_t channel = 0;
+  for (auto& s : stanzas) {
+    auto st = std::make_unique<StanzaState>();
+    st->firstChannel = channel;
+    for (const auto& a : s.upstreams) st->upstreams.push_back(std::make_unique<UpstreamState>(a));
+    channel += static_cast<uint32_t>(s.upstreams.size());
+    st->limitError = "concurrent queries exceeded maximum " + std::to_string(s.options.maxConcurrent);
+    st->config = std::move(s);
+    shared->stanzas.push_back(std::move(st));
+  }
+  shared->channelCount = channel;
+  return shared;
+}
+
+void requestHealthCheck(const std::shared_ptr<Shared>& shared, uint32_t s, uint32_t u) {
+  const auto& stanza = *shared->stanzas[s];
+  const auto& o = stanza.config.options;
+  if (o.maxFails == 0 || o.healthCheck <= std::chrono::nanoseconds::zero() ||
+      shared->healthLoop == nullptr || shared->stopping.load(std::memory_order_relaxed)) {
+    return;
+  }
+  auto& up = *stanza.upstreams[u];
+  bool idle = false;
+  if (!up.probing.compare_exchange_strong(idle, true, std::memory_order_acq_rel)) return;
+  // Post first: the coroutine must be created and started on the health loop's own thread.
+  asio::io_context& loop = *shared->healthLoop;
+  asio::post(loop, [shared, s, u, &loop] {
+    asio::co_spawn(loop, probeLoop(shared, s, u), asio::detached);
+  });
+}
+
+}  // namespace moat::plugins::forward

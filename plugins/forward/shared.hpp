@@ -1,0 +1,76 @@
+// State every worker of one forward handler sees: the parsed stanzas, upstream health (atomics,
+// written by the health checker on loops[0] and read on every query) and a few counters.
+// In-flight state is not here: it stays on its worker (worker.hpp).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "plugins/forward/config.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace moat::plugins::forward {
+
+// Why an attempt failed; picks the error text the `errors` plugin prints.
+enum class Failure : uint8_t { Timeout, Refused, Network, BadReply };
+constexpr size_t kFailureKinds = 4;
+
+// What the errors plugin prints when no attempt could even be made (CoreDNS's ErrNoHealthy).
+constexpr std::string_view kNoHealthy = "no healthy proxies";
+
+struct UpstreamState {
+  explicit UpstreamState(UpstreamAddr a);
+
+  UpstreamAddr addr;
+  // Consecutive failed health checks (CoreDNS's Proxy.fails); reset by any health check reply.
+  std::atomic<uint32_t> fails{0};
+  // A probe loop is running for this upstream; at most one at a time.
+  std::atomic<bool> probing{false};
+  // Error texts for Query::error, built once so the data path only points at them.
+  std::string errors[2][kFailureKinds];  // [tcp][Failure]
+
+  bool down(uint32_t maxFails) const {
+    return maxFails != 0 && fails.load(std::memory_order_relaxed) > maxFails;
+  }
+  std::string_view errorText(bool tcp, Failure f) const {
+    return errors[tcp ? 1 : 0][static_cast<size_t>(f)];
+  }
+};
+
+struct StanzaState {
+  Stanza config;
+  std::vector<std::unique_ptr<UpstreamState>> upstreams;  // atomics do not move: keep them put
+  std::atomic<int64_t> concurrent{0};                     // for max_concurrent, all workers
+  uint32_t firstChannel = 0;  // index of upstreams[0] in every worker's channel list
+  std::string limitError;     // "concurrent queries exceeded maximum N"
+};
+
+// Shared counters; the metrics plugin (issue 5) will export them.
+struct SharedStats {
+  std::atomic<uint64_t> healthcheckBroken{0};     // coredns_forward_healthcheck_broken_total
+  std::atomic<uint64_t> maxConcurrentRejects{0};  // coredns_forward_max_concurrent_rejects_total
+  std::atomic<uint64_t> healthcheckFailures{0};   // coredns_proxy_healthcheck_failures_total
+};
+
+struct Shared {
+  std::vector<std::unique_ptr<StanzaState>> stanzas;
+  uint32_t channelCount = 0;  // upstreams over all stanzas
+  boost::asio::io_context* healthLoop = nullptr;  // loops[0]; null when built without loops
+  std::atomic<bool> stopping{false};              // the handler is gone: probes wind down
+  SharedStats stats;
+
+  static std::shared_ptr<Shared> build(std::vector<Stanza> stanzas);
+};
+
+// Starts probing upstream `u` of stanza `s` on the health loop unless a probe already runs
+// (or health checking is off). Callable from any worker thread.
+void requestHealthCheck(const std::shared_ptr<Shared>& shared, uint32_t s, uint32_t u);
+
+}  // namespace moat::plugins::forward

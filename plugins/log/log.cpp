@@ -1,0 +1,56 @@
+#include "plugins/log/log.hpp"
+
+#include "dns/log.hpp"
+#include "dns/name.hpp"
+#include "plugins/log/classify.hpp"
+
+namespace moat::plugins::log {
+namespace {
+
+int64_t unixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+LogHandler::LogHandler(Config config, spdlog::logger& out)
+    : config_(std::move(config)), out_(out) {}
+
+const Rule* LogHandler::match(const dns::Query& q) const {
+  std::span<const uint8_t> name = q.view.question.lowerName();
+  static constexpr uint8_t kRoot[] = {0};
+  if (q.view.header.qdcount == 0) name = kRoot;
+  for (const Rule& rule : config_.rules) {
+    if (dns::isSubdomain(name, rule.zoneWire)) return &rule;
+  }
+  return nullptr;
+}
+
+bool LogHandler::render(const dns::Query& q, std::chrono::steady_clock::time_point now,
+                        fmt::memory_buffer& out) const {
+  const Rule* rule = match(q);
+  if (rule == nullptr) return false;
+  // Only a narrowed rule pays for walking the reply.
+  if (rule->classes != kAllClasses) {
+    ResponseClass c = classify(inspectReply(q.reply, unixNow()), q.view.edns.dnssecOk);
+    if ((rule->classes & static_cast<uint8_t>(c)) == 0) return false;
+  }
+  formatEntry(rule->format, q, now, out);
+  return true;
+}
+
+void LogHandler::onReply(dns::Query& q) {
+  fmt::memory_buffer line;  // 500 bytes inline: a typical line never touches the heap
+  if (!render(q, std::chrono::steady_clock::now(), line)) return;
+  out_.log(spdlog::level::info, spdlog::string_view_t(line.data(), line.size()));
+}
+
+conf::Result<HandlerPtr> setupLog(const SetupContext& ctx) {
+  auto config = parseConfig(ctx.stanzas);
+  if (!config) return config.error();
+  return HandlerPtr(std::make_shared<LogHandler>(std::move(*config), logging::queryLog()));
+}
+
+}  // namespace moat::plugins::log

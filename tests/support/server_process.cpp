@@ -1,0 +1,242 @@
+#include "tests/support/server_process.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "tests/support/dns_test_util.hpp"
+
+namespace moat::testing {
+
+namespace {
+
+sockaddr_in loopback(uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+uint16_t freePort() {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    int u = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a = loopback(0);
+    socklen_t len = sizeof a;
+    ::bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::getsockname(u, reinterpret_cast<sockaddr*>(&a), &len);
+    int t = ::socket(AF_INET, SOCK_STREAM, 0);
+    int ok = ::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    uint16_t port = ntohs(a.sin_port);
+    ::close(u);
+    ::close(t);
+    if (ok == 0) return port;
+  }
+  FAIL("no free port");
+  return 0;
+}
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/moat-test-XXXXXX";
+  char* p = ::mkdtemp(tmpl);
+  REQUIRE(p != nullptr);
+  path_ = p;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string TempDir::write(const std::string& name, const std::string& content) const {
+  std::string p = path_ + "/" + name;
+  std::ofstream(p) << content;
+  return p;
+}
+
+ServerProcess::ServerProcess(const TempDir& dir, std::string corefile, std::vector<std::string> extraArgs) {
+  port_ = freePort();
+  for (size_t at; (at = corefile.find("@PORT@")) != std::string::npos;) {
+    corefile.replace(at, 6, std::to_string(port_));
+  }
+  std::string conf = dir.write("Corefile", corefile);
+  out_ = dir.path() + "/stdout";
+  err_ = dir.path() + "/stderr";
+  std::vector<std::string> args = {MOAT_BINARY, "-conf", conf};
+  args.insert(args.end(), extraArgs.begin(), extraArgs.end());
+  pid_ = ::fork();
+  REQUIRE(pid_ >= 0);
+  if (pid_ == 0) {
+    int o = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  // Ready when any DNS reply comes back over UDP.
+  auto query = makeQuery({.name = "ready.check.", .type = 1});
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      FAIL("moat exited at start: " << stderrText());
+      return;
+    }
+    if (!exchangeUdp(port_, query, std::chrono::milliseconds(100)).empty()) return;
+  }
+  FAIL("moat did not answer on port " << port_ << ": " << stderrText());
+}
+
+ServerProcess::~ServerProcess() { stop(); }
+
+std::string ServerProcess::stdoutText() const { return readFile(out_); }
+std::string ServerProcess::stderrText() const { return readFile(err_); }
+
+bool ServerProcess::waitForOutput(const std::string& needle, size_t lines,
+                                  std::chrono::milliseconds timeout) const {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  do {
+    std::istringstream in(stdoutText());
+    size_t found = 0;
+    for (std::string line; std::getline(in, line);) {
+      if (line.find(needle) != std::string::npos) ++found;
+    }
+    if (found >= lines) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return false;
+}
+
+int ServerProcess::stop() {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  for (int i = 0; i < 500; ++i) {
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return -1;
+}
+
+int runCommand(const std::vector<std::string>& argv, std::string& out, std::chrono::milliseconds timeout) {
+  int pipefd[2];
+  REQUIRE(::pipe(pipefd) == 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(pipefd[1], 1);
+    ::dup2(pipefd[1], 2);
+    ::close(pipefd[0]);
+    std::vector<char*> args;
+    std::vector<std::string> copy = argv;
+    for (auto& a : copy) args.push_back(a.data());
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(pipefd[1]);
+  out.clear();
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[4096];
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    pollfd p{pipefd[0], POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    ssize_t n = ::read(pipefd[0], buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(pipefd[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string dig(uint16_t port, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"dig", "@127.0.0.1", "-p", std::to_string(port), "+time=2", "+tries=1"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string out;
+  runCommand(argv, out);
+  return out;
+}
+
+std::vector<uint8_t> exchangeUdp(uint16_t port, const std::vector<uint8_t>& query,
+                                 std::chrono::milliseconds timeout) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in to = loopback(port);
+  ::sendto(fd, query.data(), query.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  std::vector<uint8_t> reply(65535);
+  pollfd p{fd, POLLIN, 0};
+  ssize_t n = -1;
+  if (::poll(&p, 1, static_cast<int>(timeout.count())) > 0) n = ::recv(fd, reply.data(), reply.size(), 0);
+  ::close(fd);
+  reply.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return reply;
+}
+
+std::vector<uint8_t> exchangeTcp(uint16_t port, const std::vector<uint8_t>& query,
+                                 std::chrono::milliseconds timeout) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in to = loopback(port);
+  std::vector<uint8_t> reply;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+    ::close(fd);
+    return reply;
+  }
+  std::vector<uint8_t> framed = {static_cast<uint8_t>(query.size() >> 8), static_cast<uint8_t>(query.size())};
+  framed.insert(framed.end(), query.begin(), query.end());
+  ::send(fd, framed.data(), framed.size(), 0);
+  std::vector<uint8_t> buf;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  uint8_t chunk[4096];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) break;
+    buf.insert(buf.end(), chunk, chunk + n);
+    if (buf.size() >= 2 && buf.size() >= 2u + (size_t(buf[0]) << 8 | buf[1])) {
+      reply.assign(buf.begin() + 2, buf.begin() + 2 + (size_t(buf[0]) << 8 | buf[1]));
+      break;
+    }
+  }
+  ::close(fd);
+  return reply;
+}
+
+}  // namespace moat::testing

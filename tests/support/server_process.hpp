@@ -1,0 +1,65 @@
+// Integration tests run the real `moat` binary: a Corefile written to a temp dir, a free
+// loopback port, stdout/stderr captured to files, SIGTERM at the end.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace moat::testing {
+
+// A loopback port free for both UDP and TCP right now.
+uint16_t freePort();
+
+// A fresh directory under /tmp, removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string write(const std::string& name, const std::string& content) const;  // returns path
+
+ private:
+  std::string path_;
+};
+
+class ServerProcess {
+ public:
+  // Replaces @PORT@ in `corefile` with a free port, writes it to dir/Corefile, starts
+  // `moat -conf dir/Corefile` (plus `extraArgs`) and waits until the port answers DNS.
+  ServerProcess(const TempDir& dir, std::string corefile, std::vector<std::string> extraArgs = {});
+  ~ServerProcess();
+
+  bool running() const { return pid_ > 0; }
+  uint16_t port() const { return port_; }
+  std::string stdoutText() const;
+  std::string stderrText() const;
+  // Waits until stdout holds at least `lines` lines containing `needle` (bounded).
+  bool waitForOutput(const std::string& needle, size_t lines = 1,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
+  // SIGTERM and wait; returns the exit status (or -1).
+  int stop();
+
+ private:
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+  std::string out_, err_;
+};
+
+// Runs a program to completion with a time bound; returns its exit code, stdout in `out`.
+int runCommand(const std::vector<std::string>& argv, std::string& out,
+               std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+// dig @127.0.0.1 -p PORT <args...> +time=2 +tries=1; returns dig's stdout.
+std::string dig(uint16_t port, const std::vector<std::string>& args);
+
+// Sends one query over UDP or TCP to 127.0.0.1:port, returns the raw reply (empty on timeout).
+std::vector<uint8_t> exchangeUdp(uint16_t port, const std::vector<uint8_t>& query,
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(3));
+std::vector<uint8_t> exchangeTcp(uint16_t port, const std::vector<uint8_t>& query,
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(3));
+
+}  // namespace moat::testing
