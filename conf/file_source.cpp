@@ -13,6 +13,10 @@
 namespace moat::conf {
 
 std::optional<std::string> FileSource::read(const std::string& path, std::string& why) const {
+  if (isDirectory(path)) {  // an ifstream would open a directory and read nothing
+    why = "is a directory";
+    return std::nullopt;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     why = std::strerror(errno);

@@ -169,6 +169,8 @@ TEST_CASE("parseServerKey reports malformed keys") {
       {"0::/0:53", "invalid CIDR '0::/0' in '0::/0:53'"},
       {"2001:db8::1", "'2001:db8::1' is not a valid zone: ':' may only appear in an IPv6 CIDR or "
                       "before the port"},
+      {"[2001:db8::]/32", "'[2001:db8::]/32' is not a valid zone: ':' may only appear in an "
+                          "IPv6 CIDR or before the port"},  // no brackets, as in CoreDNS
   };
   for (const Case& c : cases) {
     CAPTURE(c.text);

@@ -21,7 +21,7 @@ const std::array<PluginSpec, 6> kPlugins = {{
     {"log", false, log::setupLog},
     {"hosts", true, hosts::setupHosts},
     {"forward", false, forward::setupForward},
-    {"whoami", true, whoami::setupWhoami},
+    {"whoami", false, whoami::setupWhoami},
 }};
 
 // Every plugin of CoreDNS's plugin.cfg (1.14), so a missing plugin is told apart from a typo.

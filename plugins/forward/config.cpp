@@ -59,15 +59,20 @@ conf::Result<bool> parseRcodes(const conf::Directive& option, RcodeSet& into, bo
   return true;
 }
 
-conf::Result<std::chrono::nanoseconds> durationArg(const conf::Directive& option, bool positive) {
-  if (auto ok = conf::expectArgs(option, kPlugin, 1, 1); !ok) return ok.error();
-  auto d = conf::parseDuration(option.args[0], kPlugin, option.name.text);
+conf::Result<std::chrono::nanoseconds> durationAt(const conf::Directive& option,
+                                                  const conf::Token& token, bool positive) {
+  auto d = conf::parseDuration(token, kPlugin, option.name.text);
   if (!d) return d.error();
   if (*d < std::chrono::nanoseconds::zero() || (positive && *d == std::chrono::nanoseconds::zero())) {
-    return conf::errorAt(option.args[0], kPlugin,
+    return conf::errorAt(token, kPlugin,
                          option.name.text + (positive ? " must be positive" : " can't be negative"));
   }
   return *d;
+}
+
+conf::Result<std::chrono::nanoseconds> durationArg(const conf::Directive& option, bool positive) {
+  if (auto ok = conf::expectArgs(option, kPlugin, 1, 1); !ok) return ok.error();
+  return durationAt(option, option.args[0], positive);
 }
 
 conf::Result<int64_t> intArg(const conf::Directive& option, int64_t max) {
@@ -76,7 +81,8 @@ conf::Result<int64_t> intArg(const conf::Directive& option, int64_t max) {
 }
 
 conf::Result<bool> parseHealthCheck(const conf::Directive& option, Options& o) {
-  auto d = durationArg(option, false);
+  if (auto ok = conf::expectArgs(option, kPlugin, 1, 4); !ok) return ok.error();
+  auto d = durationAt(option, option.args[0], false);
   if (!d) return d.error();
   o.healthCheck = *d;
   for (size_t i = 1; i < option.args.size(); ++i) {
@@ -258,6 +264,9 @@ conf::Result<std::vector<Stanza>> parseStanzas(std::span<const conf::Directive* 
                                                const std::string& baseDir,
                                                std::vector<conf::Diag>* warnings) {
   std::vector<Stanza> out;
+  if (stanzas.size() > 255) {  // per-query state keeps the stanza index in a byte
+    return conf::errorAt(stanzas[255]->name, kPlugin, "more than 255 forward stanzas in one block");
+  }
   out.reserve(stanzas.size());
   for (const auto* d : stanzas) {
     auto s = parseStanza(*d, baseDir, warnings);

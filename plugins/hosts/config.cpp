@@ -36,7 +36,8 @@ conf::Result<HostsConfig> parseHosts(const SetupContext& ctx) {
 
   if (!d.args.empty()) {
     std::filesystem::path file(d.args[0].text);
-    if (file.is_relative() && !ctx.baseDir.empty()) file = std::filesystem::path(ctx.baseDir) / file;
+    if (file.is_relative() && !ctx.baseDir.empty())
+      file = std::filesystem::path(ctx.baseDir) / file;
     cfg.path = file.lexically_normal().string();
     cfg.pos = d.args[0].pos;
     if (d.args.size() > 1) {
@@ -73,23 +74,24 @@ conf::Result<HostsConfig> parseHosts(const SetupContext& ctx) {
       auto reload = conf::parseDuration(opt.args[0], kPlugin, "reload");
       if (!reload) return reload.error();
       if (reload->count() < 0) {
-        return conf::errorAt(opt.args[0], kPlugin,
-                             "reload must not be negative (0 disables it), got '" +
-                                 opt.args[0].text + "'");
+        return conf::errorAt(
+            opt.args[0], kPlugin,
+            "reload must not be negative (0 disables it), got '" + opt.args[0].text + "'");
       }
       cfg.reload = *reload;
     } else if (!cfg.fall.enabled()) {
       // Before `fallthrough`, any other line is a hosts entry (CoreDNS's rule, kept as is).
-      if (opt.hasBlock) return conf::errorAt(opt.name, kPlugin, "a hosts entry cannot open a block");
+      if (opt.hasBlock)
+        return conf::errorAt(opt.name, kPlugin, "a hosts entry cannot open a block");
       cfg.inlineLines.push_back(joinLine(opt));
     } else {
       return conf::unknownOption(
-          opt, kPlugin,
-          {"ttl", "no_reverse", "reload", "fallthrough", "fallthrough_unsupported"});
+          opt, kPlugin, {"ttl", "no_reverse", "reload", "fallthrough", "fallthrough_unsupported"});
     }
   }
   if (unsupported != nullptr && !cfg.fall.enabled()) {
-    return conf::errorAt(unsupported->name, kPlugin, "fallthrough_unsupported requires fallthrough");
+    return conf::errorAt(unsupported->name, kPlugin,
+                         "fallthrough_unsupported requires fallthrough");
   }
   return cfg;
 }

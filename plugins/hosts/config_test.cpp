@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "conf/parser.hpp"
 #include "dns/name.hpp"
 #include "plugins/hosts/test_support.hpp"
 
@@ -81,8 +82,8 @@ TEST_CASE("parseHosts: reload 0 disables, ttl bounds inclusive, bare fallthrough
 }
 
 TEST_CASE("parseHosts: inline entries until fallthrough") {
-  Setup s(directive("hosts", {"10.0.0.1 a.example.org b.example.org", "ttl 60",
-                              "::1 c.example.org", "fallthrough"}));
+  Setup s(directive("hosts", {"10.0.0.1 a.example.org b.example.org", "ttl 60", "::1 c.example.org",
+                              "fallthrough"}));
   auto cfg = parseHosts(s.ctx);
   REQUIRE(cfg.ok());
   CHECK(cfg->inlineLines ==
@@ -97,7 +98,8 @@ TEST_CASE("parseHosts: rejected configurations name the place") {
     std::string contains;
   };
   const Case cases[] = {
-      {directive("hosts", {"fallthrough", "10.0.0.1 late.example.org"}), 4, 1, "unknown option '10.0.0.1'"},
+      {directive("hosts", {"fallthrough", "10.0.0.1 late.example.org"}), 4, 1,
+       "unknown option '10.0.0.1'"},
       {directive("hosts", {"fallthrough", "tll 5"}), 4, 1, "did you mean 'ttl'"},
       {directive("hosts", {"ttl 0"}), 3, 5, "ttl must be an integer from 1 to 65535"},
       {directive("hosts", {"ttl 65536"}), 3, 5, "ttl"},
@@ -109,7 +111,8 @@ TEST_CASE("parseHosts: rejected configurations name the place") {
       {directive("hosts", {"reload"}), 3, 1, "'reload' takes exactly 1 argument"},
       {directive("hosts", {"no_reverse yes"}), 3, 12, "takes no arguments"},
       {directive("hosts", {"fallthrough_unsupported"}), 3, 1, "requires fallthrough"},
-      {directive("hosts", {"fallthrough", "fallthrough_unsupported x"}), 4, 25, "takes no arguments"},
+      {directive("hosts", {"fallthrough", "fallthrough_unsupported x"}), 4, 25,
+       "takes no arguments"},
       {directive("hosts", {"fallthrough bad..zone"}), 3, 13, ""},
       {directive("hosts /etc/hosts bad..zone"), 2, 18, ""},
   };
@@ -130,6 +133,39 @@ TEST_CASE("parseHosts: fallthrough_unsupported may come before fallthrough") {
   auto cfg = parseHosts(s.ctx);
   REQUIRE(cfg.ok());
   CHECK(cfg->fallthroughUnsupported);
+}
+
+TEST_CASE("parseHosts: from Corefile text") {
+  const char* corefile =
+      "example.org {\n"
+      "    hosts extra.hosts example.org {\n"
+      "        10.0.0.1 \"quoted.example.org\"  spaced.example.org # comment\n"
+      "        ttl 30\n"
+      "        fallthrough\n"
+      "        10.0.0.2 late.example.org\n"
+      "    }\n"
+      "}\n";
+  auto parsed = conf::parseCorefile(corefile, "/etc/moat/Corefile");
+  REQUIRE_MESSAGE(parsed.ok(), (parsed.ok() ? "" : parsed.error().str()));
+  const conf::Directive& d = parsed->blocks.at(0).directives.at(0);
+  SetupContext ctx;
+  ctx.zones = {"example.org."};
+  ctx.stanzas = {&d};
+  ctx.baseDir = "/etc/moat";
+  auto cfg = parseHosts(ctx);
+  REQUIRE_FALSE(cfg.ok());  // an entry after fallthrough is an unknown option
+  CHECK(cfg.error().str() == "/etc/moat/Corefile:6:9: hosts: unknown option '10.0.0.2'");
+
+  conf::Directive trimmed = d;
+  trimmed.block.pop_back();
+  ctx.stanzas = {&trimmed};
+  cfg = parseHosts(ctx);
+  REQUIRE(cfg.ok());
+  CHECK(cfg->path == "/etc/moat/extra.hosts");
+  CHECK(cfg->inlineLines ==
+        std::vector<std::string>{"10.0.0.1 quoted.example.org spaced.example.org"});
+  CHECK(cfg->ttl == 30);
+  CHECK(cfg->fall.all());
 }
 
 TEST_CASE("parseHosts: a second stanza is an error at the second one") {

@@ -29,14 +29,14 @@ std::string joinLines(const std::vector<std::string>& lines) {
 
 }  // namespace
 
-Hosts::Hosts(const HostsConfig& config)
+Hosts::Hosts(const HostsConfig& config, size_t workers)
     : zones_(zoneSetOf(config.zones)),
       fall_(config.fall),
       fallthroughUnsupported_(config.fallthroughUnsupported),
       ttl_(config.ttl) {
-  store_ = std::make_unique<Store>(config.path,
-                                   parseHostsText(joinLines(config.inlineLines), zones_), zones_,
-                                   config.reverse);
+  store_ =
+      std::make_unique<Store>(config.path, parseHostsText(joinLines(config.inlineLines), zones_),
+                              zones_, config.reverse, workers);
   if (config.reload.count() > 0) store_->startPolling(config.reload);
 }
 
@@ -49,19 +49,20 @@ Verdict Hosts::onQuery(dns::Query& q) {
   // exception: PTR answers come from the addresses, whatever zones were configured.
   if (qtype != dns::rrtype::PTR && !zones_.contains(name)) return Verdict::Next;
 
-  const IndexPtr index = store_->current();
-  if (qtype == dns::rrtype::PTR) return answerPtr(q, *index);
+  IndexPtr hold;
+  const Index& index = store_->view(q.worker, hold);
+  if (qtype == dns::rrtype::PTR) return answerPtr(q, index);
 
   AddressHits hits;
   if (qtype == dns::rrtype::A) {
-    hits = index->lookup(name, Family::V4);
+    hits = index.lookup(name, Family::V4);
   } else if (qtype == dns::rrtype::AAAA) {
-    hits = index->lookup(name, Family::V6);
+    hits = index.lookup(name, Family::V6);
   } else if (fallthroughUnsupported_ && fall_.through(name)) {
     return Verdict::Next;
   }
 
-  if (hits.empty() && !index->hasAddress(name)) {
+  if (hits.empty() && !index.hasAddress(name)) {
     if (fall_.through(name)) return Verdict::Next;
     // No SOA to deny with, so CoreDNS gives up with SERVFAIL rather than claim NXDOMAIN.
     dns::writeErrorReply(q.reply, q.requestBytes(), &q.view, dns::RCode::ServFail);
@@ -115,11 +116,11 @@ conf::Result<HandlerPtr> setupHosts(const SetupContext& ctx) {
                                          conf::Severity::Warning});
     }
   } else if (S_ISDIR(st.st_mode) && ctx.warnings != nullptr) {
-    ctx.warnings->push_back(conf::Diag{
-        config->pos, "hosts: hosts file '" + config->path + "' is a directory",
-        conf::Severity::Warning});
+    ctx.warnings->push_back(conf::Diag{config->pos,
+                                       "hosts: hosts file '" + config->path + "' is a directory",
+                                       conf::Severity::Warning});
   }
-  return HandlerPtr(std::make_shared<Hosts>(*config));
+  return HandlerPtr(std::make_shared<Hosts>(*config, ctx.loops.size()));
 }
 
 }  // namespace moat::plugins::hosts

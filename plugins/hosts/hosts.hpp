@@ -17,8 +17,9 @@ namespace moat::plugins::hosts {
 
 class Hosts final : public Handler {
  public:
-  // Reads the file now and, if config.reload > 0, starts watching it.
-  explicit Hosts(const HostsConfig& config);
+  // Reads the file now and, if config.reload > 0, starts watching it. `workers` is the number
+  // of event loops that will query it.
+  Hosts(const HostsConfig& config, size_t workers);
 
   Verdict onQuery(dns::Query& q) override;
   std::string_view name() const override { return "hosts"; }

@@ -23,9 +23,7 @@ struct Address {
 
   bool isV4() const { return len == 4; }
   std::span<const uint8_t> view() const { return {bytes.data(), len}; }
-  std::string_view key() const {
-    return {reinterpret_cast<const char*>(bytes.data()), len};
-  }
+  std::string_view key() const { return {reinterpret_cast<const char*>(bytes.data()), len}; }
 };
 
 // "10.0.0.1", "fe80::1%eth0" (the zone is dropped), "::ffff:10.0.0.1" (becomes IPv4).

@@ -37,7 +37,7 @@ TEST_CASE("parseAddress accepts what Go's ParseIP accepts after dropping a zone"
   };
   const Case cases[] = {
       {"10.0.0.1", 4, {10, 0, 0, 1}},
-      {"::ffff:10.0.0.1", 4, {10, 0, 0, 1}},   // IPv4-mapped counts as IPv4
+      {"::ffff:10.0.0.1", 4, {10, 0, 0, 1}},  // IPv4-mapped counts as IPv4
       {"::ffff:a00:1", 4, {10, 0, 0, 1}},
       {"fe80::1%eth0", 16, {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}},
       {"::1", 16, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}},
@@ -63,7 +63,8 @@ TEST_CASE("parseAddress accepts what Go's ParseIP accepts after dropping a zone"
 }
 
 TEST_CASE("addressFromReverse reads in-addr.arpa and ip6.arpa names") {
-  const std::string v6 = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.";
+  const std::string v6 =
+      "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.";
   const std::string mapped =
       "1.0.0.0.0.0.a.0.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.";
   struct Case {
@@ -107,9 +108,9 @@ TEST_CASE("parseHostsText follows the hosts(5) rules CoreDNS applies") {
       "# a comment line\n"
       "127.0.0.1 localhost\n"
       "10.0.0.1   WWW.Example.ORG   www2.example.org # trailing comment www3.example.org\n"
-      "10.0.0.2\n"                          // fewer than two fields
-      "not-an-ip host.example.org\n"        // bad address
-      "\t10.0.0.3\tTabs.example.org\r\n"    // tabs and CRLF
+      "10.0.0.2\n"                        // fewer than two fields
+      "not-an-ip host.example.org\n"      // bad address
+      "\t10.0.0.3\tTabs.example.org\r\n"  // tabs and CRLF
       "fe80::1%eth0 link.example.org\n"
       "::ffff:10.0.0.4 mapped.example.org\n"
       "10.0.0.5 other.example.net in.example.org\n"  // out-of-zone name dropped, line kept
@@ -128,8 +129,8 @@ TEST_CASE("parseHostsText follows the hosts(5) rules CoreDNS applies") {
 }
 
 TEST_CASE("parseHostsText under the root zone keeps every valid name") {
-  auto entries = parseHostsText("127.0.0.1 localhost localhost.localdomain\n::1 localhost\n",
-                                zones({"."}));
+  auto entries =
+      parseHostsText("127.0.0.1 localhost localhost.localdomain\n::1 localhost\n", zones({"."}));
   CHECK(names(entries) == "localhost. localhost.localdomain. localhost. ");
 }
 
@@ -158,7 +159,7 @@ TEST_CASE("Index: exact names beat wildcards per origin and family; wildcards sp
   CHECK(v4("foo.example.org.") == V{"10.0.0.54", "10.9.9.9"});
   CHECK(v4("bar.example.org.") == V{"10.0.0.53"});
   CHECK(v4("bar.intern.example.org.") == V{"10.0.1.52"});
-  CHECK(v4("example.org.") == V{});        // the apex is not covered
+  CHECK(v4("example.org.") == V{});           // the apex is not covered
   CHECK(v4("deep.bar.example.org.") == V{});  // nor two labels down
   CHECK(v4("*.example.org.") == V{"10.0.0.53"});
   // CoreDNS resolves exact-versus-wildcard per family: no exact A here, so the wildcard's A.
@@ -169,12 +170,13 @@ TEST_CASE("Index: exact names beat wildcards per origin and family; wildcards sp
 }
 
 TEST_CASE("Index: PTR targets list file names first, skip wildcards, honour no_reverse") {
-  const auto file = parseHostsText("10.0.0.1 a.example.org b.example.org\n10.0.0.1 *.w.example.org\n",
-                                   zones({"."}));
+  const auto file = parseHostsText(
+      "10.0.0.1 a.example.org b.example.org\n10.0.0.1 *.w.example.org\n", zones({"."}));
   const auto inlined = parseHostsText("10.0.0.1 c.example.org\n", zones({"."}));
   auto index = Index::build(file, inlined, true);
   std::vector<std::string> got;
-  for (auto t : index->ptr(*parseAddress("10.0.0.1"))) got.push_back(dns::nameToText(index->ptrName(t)));
+  for (auto t : index->ptr(*parseAddress("10.0.0.1")))
+    got.push_back(dns::nameToText(index->ptrName(t)));
   CHECK(got == std::vector<std::string>{"a.example.org.", "b.example.org.", "c.example.org."});
   CHECK(index->ptr(*parseAddress("10.0.0.2")).empty());
   // Addresses per name (4) plus names per address (3), as coredns_hosts_entries counts them.

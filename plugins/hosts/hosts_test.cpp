@@ -48,8 +48,8 @@ TEST_CASE("hosts: A and AAAA answers are authoritative, owner lowercased, defaul
   CHECK(a.reply.qr);
   CHECK(a.reply.aa);
   CHECK(a.reply.rd);
-  CHECK(a.reply.answer == Strings{"www.example.org. 3600 IN A 10.0.0.1",
-                                  "www.example.org. 3600 IN A 10.0.0.2"});
+  CHECK(a.reply.answer ==
+        Strings{"www.example.org. 3600 IN A 10.0.0.1", "www.example.org. 3600 IN A 10.0.0.2"});
   CHECK(a.reply.authority.empty());
   CHECK(a.reply.additional.empty());
 
@@ -66,7 +66,8 @@ TEST_CASE("hosts: the owner is lowercased while the question keeps the client's 
   REQUIRE(r.verdict == Verdict::Answered);
   CHECK(r.reply.answer.size() == 2);
   CHECK(r.reply.answer[0] == "www.example.org. 3600 IN A 10.0.0.1");
-  const uint8_t question[] = {3, 'W', 'W', 'W', 7, 'E', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'O', 'R', 'G', 0};
+  const uint8_t question[] = {3,   'W', 'W', 'W', 7,   'E', 'x', 'a', 'm',
+                              'p', 'l', 'e', 3,   'O', 'R', 'G', 0};
   REQUIRE(r.wire.size() > dns::kHeaderSize + sizeof question);
   CHECK(std::equal(std::begin(question), std::end(question), r.wire.begin() + dns::kHeaderSize));
 }
@@ -74,8 +75,9 @@ TEST_CASE("hosts: the owner is lowercased while the question keeps the client's 
 TEST_CASE("hosts: NODATA is NOERROR, AA, empty answer and no SOA") {
   TempDir dir;
   auto h = make(dir);
-  for (auto [name, type] : {std::pair{"v6.example.org.", rr::A}, std::pair{"alias.example.org.", rr::AAAA},
-                            std::pair{"www.example.org.", rr::MX}, std::pair{"www.example.org.", rr::TXT}}) {
+  for (auto [name, type] :
+       {std::pair{"v6.example.org.", rr::A}, std::pair{"alias.example.org.", rr::AAAA},
+        std::pair{"www.example.org.", rr::MX}, std::pair{"www.example.org.", rr::TXT}}) {
     CAPTURE(name);
     CAPTURE(type);
     auto r = ask(*h, name, type);
@@ -133,14 +135,17 @@ TEST_CASE("hosts: PTR answers ignore the zones; no name for the address always p
   CHECK(v4.reply.answer == Strings{"2.0.0.10.in-addr.arpa. 3600 IN PTR www.example.org.",
                                    "2.0.0.10.in-addr.arpa. 3600 IN PTR alias.example.org."});
 
-  auto v6 = ask(*h, "2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.B.D.0.1.0.0.2.IP6.ARPA.", rr::PTR);
+  auto v6 =
+      ask(*h, "2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.B.D.0.1.0.0.2.IP6.ARPA.", rr::PTR);
   REQUIRE(v6.verdict == Verdict::Answered);
   CHECK(v6.reply.answer ==
-        Strings{"2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. 3600 IN PTR "
-                "v6.example.org."});
+        Strings{
+            "2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. 3600 IN PTR "
+            "v6.example.org."});
 
   CHECK(ask(*h, "9.9.9.9.in-addr.arpa.", rr::PTR).verdict == Verdict::Next);
-  CHECK(ask(*h, "99.0.0.10.in-addr.arpa.", rr::PTR).verdict == Verdict::Next);  // name was out of zone
+  CHECK(ask(*h, "99.0.0.10.in-addr.arpa.", rr::PTR).verdict ==
+        Verdict::Next);  // name was out of zone
   CHECK(ask(*h, "53.0.0.10.in-addr.arpa.", rr::PTR).verdict == Verdict::Next);  // wildcard only
   CHECK(ask(*h, "www.example.org.", rr::PTR).verdict == Verdict::Next);
   // A non-PTR query for a reverse name is an ordinary out-of-zone name.
@@ -168,7 +173,8 @@ TEST_CASE("hosts: wildcard covers one label, exact beats wildcard, never the ape
 TEST_CASE("hosts: ttl applies to forward and reverse answers") {
   TempDir dir;
   auto h = make(dir, {"ttl 300"});
-  CHECK(ask(*h, "www.example.org.", rr::A).reply.answer.front() == "www.example.org. 300 IN A 10.0.0.1");
+  CHECK(ask(*h, "www.example.org.", rr::A).reply.answer.front() ==
+        "www.example.org. 300 IN A 10.0.0.1");
   CHECK(ask(*h, "1.0.0.10.in-addr.arpa.", rr::PTR).reply.answer ==
         Strings{"1.0.0.10.in-addr.arpa. 300 IN PTR www.example.org."});
 }
@@ -182,7 +188,8 @@ TEST_CASE("hosts: no_reverse leaves every PTR to the next plugin") {
 
 TEST_CASE("hosts: inline entries answer after the file's") {
   TempDir dir;
-  auto h = make(dir, {"10.1.1.1 www.example.org", "10.1.1.2 inline.example.org", "10.1.1.3 x.example.net"});
+  auto h = make(
+      dir, {"10.1.1.1 www.example.org", "10.1.1.2 inline.example.org", "10.1.1.3 x.example.net"});
   CHECK(ask(*h, "www.example.org.", rr::A).reply.answer ==
         Strings{"www.example.org. 3600 IN A 10.0.0.1", "www.example.org. 3600 IN A 10.0.0.2",
                 "www.example.org. 3600 IN A 10.1.1.1"});
@@ -217,7 +224,8 @@ TEST_CASE("hosts: without fallthrough_unsupported other types are NODATA even wi
 
 TEST_CASE("setupHosts: a missing file warns and inline entries still answer") {
   TempDir dir;
-  Setup s(directive("hosts missing.txt", {"10.0.0.1 inline.example.org"}), {"example.org."}, dir.path());
+  Setup s(directive("hosts missing.txt", {"10.0.0.1 inline.example.org"}), {"example.org."},
+          dir.path());
   auto h = setupHosts(s.ctx);
   REQUIRE(h.ok());
   REQUIRE(s.warnings.size() == 1);

@@ -26,8 +26,9 @@ std::shared_ptr<const Index> Index::build(std::span<const HostsEntry> file,
     for (const HostsEntry& e : entries) {
       std::span<const uint8_t> owner = e.name;
       if (e.wildcard) owner = owner.subspan(2);  // file `*.x` under `x`
-      auto& list = gathered[std::string(keyOf(owner))]
-                       .data[e.wildcard ? 1 : 0][static_cast<int>(origin)][e.address.isV4() ? 0 : 1];
+      auto& list =
+          gathered[std::string(keyOf(owner))]
+              .data[e.wildcard ? 1 : 0][static_cast<int>(origin)][e.address.isV4() ? 0 : 1];
       list.insert(list.end(), e.address.view().begin(), e.address.view().end());
       ++index->entries_;
       // A wildcard is a pattern, not a host: no address can point back at it.
@@ -101,8 +102,8 @@ AddressHits Index::lookup(std::span<const uint8_t> name, Family family) const {
       }
       if (wild != nullptr) r = wild->ranges[1][origin][fam];
     }
-    hits.parts[origin] = std::span<const uint8_t>(pool).subspan(r.offset * hits.width,
-                                                                r.count * hits.width);
+    hits.parts[origin] =
+        std::span<const uint8_t>(pool).subspan(r.offset * hits.width, r.count * hits.width);
   }
   return hits;
 }

@@ -1,13 +1,13 @@
 #include "plugins/hosts/store.hpp"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <spdlog/spdlog.h>
+#include <utility>
 
 namespace moat::plugins::hosts {
 
@@ -29,25 +29,72 @@ bool readAll(int fd, std::string& out) {
 
 }  // namespace
 
-Store::Store(std::string path, std::vector<HostsEntry> inlined, dns::ZoneSet zones, bool reverse)
+Store::Store(std::string path, std::vector<HostsEntry> inlined, dns::ZoneSet zones, bool reverse,
+             size_t workers)
     : path_(std::move(path)),
       inline_(std::move(inlined)),
       zones_(std::move(zones)),
-      reverse_(reverse) {
+      reverse_(reverse),
+      slots_(workers == 0 ? 1 : workers) {
   // Queries must always find an index, even if the file never becomes readable.
-  index_.store(Index::build({}, inline_, reverse_));
+  publish(Index::build({}, inline_, reverse_));
   refresh();
 }
 
 Store::~Store() = default;
+
+void Store::publish(IndexPtr next) {
+  std::lock_guard lock(mu_);
+  // Workers still hold the old index in their slots; parking it here means the last of them
+  // to move on never frees a large index on a query thread. sweep() frees it later.
+  if (index_) retired_.push_back(std::move(index_));
+  index_ = std::move(next);
+  generation_.fetch_add(1, std::memory_order_release);
+}
+
+void Store::sweep() {
+  std::vector<IndexPtr> unused;
+  {
+    std::lock_guard lock(mu_);
+    // use_count() == 1: only this list can reach it, so no one can take a new reference.
+    std::erase_if(retired_, [&](IndexPtr& p) {
+      if (p.use_count() != 1) return false;
+      unused.push_back(std::move(p));
+      return true;
+    });
+  }
+  // Freed here, after the lock, so a worker catching up on a generation never waits on it.
+}
+
+IndexPtr Store::current() const {
+  std::lock_guard lock(mu_);
+  return index_;
+}
+
+const Index& Store::view(unsigned worker, IndexPtr& hold) {
+  if (worker >= slots_.size()) {
+    hold = current();
+    return *hold;
+  }
+  Slot& slot = slots_[worker];
+  if (slot.generation != generation_.load(std::memory_order_acquire)) {
+    IndexPtr previous;  // never the last reference (see publish), so dropping it is cheap
+    std::lock_guard lock(mu_);
+    previous = std::exchange(slot.index, index_);
+    slot.generation = generation_.load(std::memory_order_relaxed);
+  }
+  return *slot.index;
+}
 
 bool Store::refresh() {
   std::string text;
   struct stat st {};
   int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   bool ok = fd >= 0 && ::fstat(fd, &st) == 0;
-  const bool unchanged = ok && st.st_size == last_.size &&
-                         st.st_mtim.tv_sec == last_.mtime.tv_sec &&
+  // CoreDNS looks at size and mtime only. The inode is added because mtime ticks are coarse:
+  // a same-sized file renamed into place within one tick would otherwise go unnoticed.
+  const bool unchanged = ok && st.st_size == last_.size && st.st_ino == last_.inode &&
+                         st.st_dev == last_.device && st.st_mtim.tv_sec == last_.mtime.tv_sec &&
                          st.st_mtim.tv_nsec == last_.mtime.tv_nsec;
   if (ok && !unchanged) ok = readAll(fd, text);
   const int err = errno;
@@ -57,8 +104,8 @@ bool Store::refresh() {
     // Keep serving what was loaded last: a file being replaced or briefly missing must not
     // empty the answers. Say so once per outage, not once per poll.
     if (!failureLogged_) {
-      spdlog::warn("[WARNING] plugin/hosts: cannot read {}: {}; keeping the last {} entries",
-                   path_, std::strerror(err), current()->entries());
+      spdlog::warn("[WARNING] plugin/hosts: cannot read {}: {}; keeping the last {} entries", path_,
+                   std::strerror(err), current()->entries());
       failureLogged_ = true;
     }
     return false;
@@ -69,9 +116,10 @@ bool Store::refresh() {
   IndexPtr next = Index::build(parseHostsText(text, zones_), inline_, reverse_);
   // Metrics (issue 5): set coredns_hosts_entries{hostsfile=path_} to next->entries() and
   // coredns_hosts_reload_timestamp_seconds to the file's mtime here.
-  index_.store(std::move(next), std::memory_order_release);
-  last_ = Stamp{st.st_size, st.st_mtim};
-  spdlog::debug("plugin/hosts: loaded {} ({} entries)", path_, current()->entries());
+  const size_t entries = next->entries();
+  publish(std::move(next));
+  last_ = Stamp{st.st_size, st.st_mtim, st.st_ino, st.st_dev};
+  spdlog::debug("plugin/hosts: loaded {} ({} entries)", path_, entries);
   return true;
 }
 
@@ -81,9 +129,10 @@ void Store::startPolling(std::chrono::nanoseconds interval) {
       {
         std::unique_lock lock(mu_);
         wake_.wait_for(lock, stop, interval, [] { return false; });
-      }
+      }  // not held while reading: publish() takes it
       if (stop.stop_requested()) return;
       refresh();
+      sweep();
     }
   });
 }

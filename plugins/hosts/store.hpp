@@ -1,6 +1,12 @@
 // Owns the current Index of one hosts instance and keeps it in step with the file: the file is
 // read once at start and, when a reload interval is set, polled on a thread of its own so no
-// worker ever waits on the disk. Queries take the index with one atomic load, never a lock.
+// worker ever waits on the disk.
+//
+// Publishing follows dnsdist's sholder: the writer swaps the index under a mutex and bumps a
+// generation; each worker keeps its own copy and takes the mutex only when the generation moved,
+// i.e. once per reload. A query costs one atomic load and touches no shared reference count.
+// (GCC 12's std::atomic<std::shared_ptr> unlocks its spin bit with a relaxed store after
+// reading, which is a data race on weakly ordered CPUs, and std::atomic_load takes a lock.)
 #pragma once
 
 #include <sys/types.h>
@@ -8,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <ctime>
 #include <mutex>
 #include <stop_token>
@@ -25,14 +32,21 @@ class Store {
  public:
   // Reads `path` once (a missing or unreadable file yields the inline entries only; setup has
   // already reported it, so this first failure is not logged again).
-  Store(std::string path, std::vector<HostsEntry> inlined, dns::ZoneSet zones, bool reverse);
+  // `workers` is the number of event loops that will call view().
+  Store(std::string path, std::vector<HostsEntry> inlined, dns::ZoneSet zones, bool reverse,
+        size_t workers);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  IndexPtr current() const { return index_.load(std::memory_order_acquire); }
+  // The index for a query on `worker`, valid until that worker's next call. Only that worker's
+  // thread may use its slot; an index out of range (tools, tests) gets a copy kept in `hold`.
+  const Index& view(unsigned worker, IndexPtr& hold);
 
-  // Re-reads the file if its size or mtime changed and publishes a new index; true when it
+  // The current index, under the lock (not for the query path).
+  IndexPtr current() const;
+
+  // Re-reads the file if its size, mtime or inode changed and publishes a new index; true when it
   // did. If the file cannot be read the last index stays and one warning is logged.
   bool refresh();
 
@@ -45,6 +59,8 @@ class Store {
   struct Stamp {
     off_t size = -1;
     timespec mtime{};
+    ino_t inode = 0;
+    dev_t device = 0;
   };
 
   const std::string path_;
@@ -56,9 +72,20 @@ class Store {
   Stamp last_;
   bool failureLogged_ = true;  // start quiet: setup reports a missing file itself
 
-  std::atomic<IndexPtr> index_;
+  struct alignas(64) Slot {  // one cache line per worker: no false sharing between them
+    uint64_t generation = 0;
+    IndexPtr index;
+  };
 
-  std::mutex mu_;
+  void publish(IndexPtr next);
+  void sweep();  // frees retired indexes no worker uses any more
+
+  mutable std::mutex mu_;  // guards index_ and retired_; also what the poller sleeps on
+  IndexPtr index_;
+  std::vector<IndexPtr> retired_;
+  std::atomic<uint64_t> generation_{0};
+  std::vector<Slot> slots_;
+
   std::condition_variable_any wake_;
   std::jthread poller_;  // last: stopped and joined before anything it uses is destroyed
 };

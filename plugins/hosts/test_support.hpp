@@ -38,7 +38,8 @@ inline std::vector<conf::Token> tokens(std::string_view line, uint32_t lineNo) {
 
 // `head` is the directive line ("hosts FILE ZONES"), on line 2 of a pretend Corefile; each
 // entry of `block` is one line of its `{ }` block (lines 3, 4, ...).
-inline conf::Directive directive(std::string_view head, std::initializer_list<std::string_view> block = {},
+inline conf::Directive directive(std::string_view head,
+                                 std::initializer_list<std::string_view> block = {},
                                  bool hasBlock = true) {
   auto headTokens = tokens(head, 2);
   REQUIRE(!headTokens.empty());
@@ -64,7 +65,8 @@ struct Setup {
   std::vector<conf::Diag> warnings;
   SetupContext ctx;
 
-  explicit Setup(conf::Directive d, std::vector<std::string> zones = {"."}, std::string baseDir = "")
+  explicit Setup(conf::Directive d, std::vector<std::string> zones = {"."},
+                 std::string baseDir = "")
       : stanza(std::move(d)) {
     ctx.zones = std::move(zones);
     ctx.stanzas = {&stanza};

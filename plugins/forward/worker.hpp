@@ -1,0 +1,133 @@
+// The query path of one worker: a connected UDP socket per upstream with one receive loop each,
+// a pool of TCP connections per upstream, the slot table, and a sweep timer for timeouts.
+// Everything here runs on the worker's own event loop; nothing is shared with other workers
+// except the atomics in Shared.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "plugins/forward/inflight.hpp"
+#include "plugins/forward/shared.hpp"
+#include "plugins/handler.hpp"
+
+namespace moat::plugins::forward {
+
+struct TcpConn {
+  explicit TcpConn(boost::asio::io_context& loop) : socket(loop) {}
+  boost::asio::ip::tcp::socket socket;
+  std::vector<uint8_t> out;           // framed request
+  std::vector<uint8_t> in;            // reply body
+  std::array<uint8_t, 2> length{};    // reply length prefix
+  Clock::time_point created{};
+  Clock::time_point lastUsed{};
+};
+
+// Plain counters, touched only on the worker's thread (metrics will read them there).
+struct WorkerStats {
+  uint64_t forwarded = 0;      // queries that entered a stanza
+  uint64_t udpSent = 0;
+  uint64_t tcpSent = 0;
+  uint64_t replies = 0;        // accepted upstream replies
+  uint64_t unknownId = 0;      // UDP datagrams whose ID maps to nothing in flight (late, spoofed)
+  uint64_t mismatched = 0;     // right ID, wrong question or not a response: ignored
+  uint64_t timeouts = 0;
+  uint64_t failedAttempts = 0; // every failed attempt, timeouts included
+  uint64_t servfails = 0;      // queries answered SERVFAIL after every attempt failed
+  uint64_t refused = 0;        // max_concurrent or slot table full
+  uint64_t tcpConnects = 0;    // coredns_proxy_conn_cache_misses_total{proto="tcp"}
+  uint64_t tcpReused = 0;      // coredns_proxy_conn_cache_hits_total{proto="tcp"}
+};
+
+class Worker : public std::enable_shared_from_this<Worker> {
+ public:
+  // Opens the upstream sockets; safe from any thread. Receive loops start in start().
+  Worker(boost::asio::io_context& loop, std::shared_ptr<Shared> shared);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // On the loop: arms the receive loops.
+  void start();
+  // On the loop, or from any thread once nobody runs it: closes everything. Pending queries
+  // are abandoned, never resumed (the handler that owned them is gone).
+  void shutdown();
+
+  // The handler's entry: the first stanza from `first` on that matches the query takes it.
+  // Next when none does; Pending when an attempt is in flight; Answered when the reply was
+  // decided at once (REFUSED for max_concurrent, SERVFAIL when no attempt could start).
+  Verdict dispatchFrom(dns::Query& q, size_t first);
+
+  boost::asio::io_context& loop() { return loop_; }
+  const WorkerStats& stats() const { return stats_; }
+  size_t inFlight() const { return slots_.inUse(); }
+  size_t idleTcpConnections() const { return idleConns_; }
+
+ private:
+  struct Channel {
+    explicit Channel(boost::asio::io_context& loop) : socket(loop) {}
+    boost::asio::ip::udp::socket socket;
+    IdTable ids;
+    std::vector<std::shared_ptr<TcpConn>> idle;  // pooled TCP connections, oldest first
+    uint32_t stanza = 0;
+    uint32_t upstream = 0;
+    bool waiting = false;  // an async_wait is pending
+  };
+
+  Verdict begin(dns::Query& q, uint32_t stanza);
+  void fillOrder(Slot& slot, const StanzaState& st);
+  // Starts the next attempt. nullopt: one is in flight. Otherwise the query is finished (slot
+  // released, reply written) with that verdict; the caller resumes or returns it.
+  std::optional<Verdict> step(uint16_t i);
+  std::optional<Failure> sendUdp(uint16_t i);
+  void startTcp(uint16_t i);
+  bool noteFailure(uint16_t i, Failure f);
+  std::optional<Verdict> fail(uint16_t i);
+  void endAttempt(Slot& slot);
+  void release(uint16_t i);
+  void finish(dns::Query& q, std::optional<Verdict> v);
+
+  // Async completions.
+  void onAttemptError(uint16_t i, Failure f);
+  void onReply(uint16_t i, std::span<const uint8_t> reply, bool viaTcp);
+  void onReadable(uint32_t c, boost::system::error_code ec);
+  void onDatagram(uint32_t c, std::span<const uint8_t> datagram);
+  void failChannel(uint32_t c, Failure f);
+  void onSweep(boost::system::error_code ec);
+
+  bool openChannel(uint32_t c);
+  void waitReadable(uint32_t c);
+  void armSweep();
+  boost::asio::awaitable<void> tcpExchange(std::shared_ptr<Worker> self, uint16_t i, uint32_t gen,
+                                           uint32_t c);
+  std::shared_ptr<TcpConn> takeIdle(uint32_t c, Clock::time_point now);
+  void putIdle(uint32_t c, std::shared_ptr<TcpConn> conn);
+  void expireIdle(Clock::time_point now);
+
+  const StanzaState& stanza(const Slot& s) const { return *shared_->stanzas[s.stanza]; }
+  const UpstreamState& upstream(const Slot& s) const {
+    return *shared_->stanzas[s.stanza]->upstreams[s.current];
+  }
+
+  boost::asio::io_context& loop_;
+  std::shared_ptr<Shared> shared_;
+  std::vector<Channel> channels_;  // fixed after construction: references stay valid
+  SlotTable slots_;
+  IdRng rng_;
+  std::vector<uint32_t> robin_;    // round_robin position per stanza (per worker: no contention)
+  boost::asio::steady_timer sweep_;
+  bool sweepArmed_ = false;
+  bool stopped_ = false;
+  size_t idleConns_ = 0;
+  std::vector<uint16_t> scratch_;  // slots to fail when a channel reports an error
+  std::array<uint8_t, 65536> recv_{};  // one datagram at a time, shared by every channel
+  WorkerStats stats_;
+};
+
+}  // namespace moat::plugins::forward
