@@ -22,9 +22,9 @@ std::string upper(std::string_view s) {
 
 // Header rcodes by name, as miekg/dns spells them (CoreDNS's StringToRcode).
 std::optional<uint8_t> rcodeByName(std::string_view name) {
-  static constexpr std::string_view kNames[] = {"NOERROR", "FORMERR",  "SERVFAIL", "NXDOMAIN",
-                                                "NOTIMP",  "REFUSED",  "YXDOMAIN", "YXRRSET",
-                                                "NXRRSET", "NOTAUTH",  "NOTZONE"};
+  static constexpr std::string_view kNames[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                                "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
+                                                "NXRRSET", "NOTAUTH", "NOTZONE"};
   auto u = upper(name);
   for (size_t i = 0; i < std::size(kNames); ++i) {
     if (u == kNames[i]) return static_cast<uint8_t>(i);
@@ -33,8 +33,8 @@ std::optional<uint8_t> rcodeByName(std::string_view name) {
 }
 
 bool isExtendedRcode(std::string_view name) {
-  static constexpr std::string_view kExtended[] = {"BADSIG",  "BADVERS", "BADKEY",
-                                                   "BADTIME", "BADMODE", "BADNAME",
+  static constexpr std::string_view kExtended[] = {"BADSIG",  "BADVERS",  "BADKEY",
+                                                   "BADTIME", "BADMODE",  "BADNAME",
                                                    "BADALG",  "BADTRUNC", "BADCOOKIE"};
   auto u = upper(name);
   return std::find(std::begin(kExtended), std::end(kExtended), u) != std::end(kExtended);
@@ -63,9 +63,10 @@ conf::Result<std::chrono::nanoseconds> durationAt(const conf::Directive& option,
                                                   const conf::Token& token, bool positive) {
   auto d = conf::parseDuration(token, kPlugin, option.name.text);
   if (!d) return d.error();
-  if (*d < std::chrono::nanoseconds::zero() || (positive && *d == std::chrono::nanoseconds::zero())) {
-    return conf::errorAt(token, kPlugin,
-                         option.name.text + (positive ? " must be positive" : " can't be negative"));
+  if (*d < std::chrono::nanoseconds::zero() ||
+      (positive && *d == std::chrono::nanoseconds::zero())) {
+    return conf::errorAt(
+        token, kPlugin, option.name.text + (positive ? " must be positive" : " can't be negative"));
   }
   return *d;
 }
@@ -95,7 +96,8 @@ conf::Result<bool> parseHealthCheck(const conf::Directive& option, Options& o) {
       }
       const auto& name = option.args[++i];
       auto wire = dns::nameFromText(name.text);
-      if (!wire) return conf::errorAt(name, kPlugin, "health_check: invalid domain name " + name.text);
+      if (!wire)
+        return conf::errorAt(name, kPlugin, "health_check: invalid domain name " + name.text);
       o.hcDomain = std::move(*wire);
       o.hcDomainText = dns::fqdnLower(name.text);
     } else {
@@ -117,10 +119,10 @@ conf::Result<bool> parseExcept(const conf::Directive& option, Stanza& s,
         return conf::errorAt(arg, kPlugin, "FROM '" + s.from + "' cannot be excepted");
       }
       if (!conf::isSubzone(zone, s.from) && !conf::isSubzone(s.from, zone) && warnings != nullptr) {
-        warnings->push_back(conf::Diag{arg.pos, "forward: except '" + zone +
-                                                    "' is outside FROM '" + s.from +
-                                                    "' and has no effect",
-                                       conf::Severity::Warning});
+        warnings->push_back(conf::Diag{
+            arg.pos,
+            "forward: except '" + zone + "' is outside FROM '" + s.from + "' and has no effect",
+            conf::Severity::Warning});
       }
       s.except.add(zone);
     }
@@ -174,17 +176,22 @@ conf::Result<bool> parseOption(const conf::Directive& option, Stanza& s,
   if (name == "policy") {
     if (auto ok = conf::expectArgs(option, kPlugin, 1, 1); !ok) return ok.error();
     const auto& p = option.args[0].text;
-    if (p == "random") o.policy = Policy::Random;
-    else if (p == "round_robin") o.policy = Policy::RoundRobin;
-    else if (p == "sequential") o.policy = Policy::Sequential;
-    else return conf::errorAt(option.args[0], kPlugin, "unknown policy '" + p + "'");
+    if (p == "random")
+      o.policy = Policy::Random;
+    else if (p == "round_robin")
+      o.policy = Policy::RoundRobin;
+    else if (p == "sequential")
+      o.policy = Policy::Sequential;
+    else
+      return conf::errorAt(option.args[0], kPlugin, "unknown policy '" + p + "'");
     return true;
   }
   if (name == "source_address") {
     if (auto ok = conf::expectArgs(option, kPlugin, 1, 1); !ok) return ok.error();
     boost::system::error_code ec;
     auto addr = boost::asio::ip::make_address(option.args[0].text, ec);
-    if (ec) return conf::errorAt(option.args[0], kPlugin, "invalid IP address: " + option.args[0].text);
+    if (ec)
+      return conf::errorAt(option.args[0], kPlugin, "invalid IP address: " + option.args[0].text);
     o.sourceAddress = addr;
     return true;
   }
@@ -193,12 +200,27 @@ conf::Result<bool> parseOption(const conf::Directive& option, Stanza& s,
     return conf::errorAt(option.name, kPlugin, name + " is not implemented by Moat");
   }
   return conf::unknownOption(option, kPlugin,
-                             {"except", "force_tcp", "prefer_udp", "expire", "max_age",
-                              "max_idle_conns", "read_timeout", "max_fails",
-                              "max_connect_attempts", "health_check", "policy", "max_concurrent",
-                              "next", "next_on_nodata", "failover", "source_address",
-                              "failfast_all_unhealthy_upstreams", "tls", "tls_servername",
-                              "doh_method", "resolver"});
+                             {"except",
+                              "force_tcp",
+                              "prefer_udp",
+                              "expire",
+                              "max_age",
+                              "max_idle_conns",
+                              "read_timeout",
+                              "max_fails",
+                              "max_connect_attempts",
+                              "health_check",
+                              "policy",
+                              "max_concurrent",
+                              "next",
+                              "next_on_nodata",
+                              "failover",
+                              "source_address",
+                              "failfast_all_unhealthy_upstreams",
+                              "tls",
+                              "tls_servername",
+                              "doh_method",
+                              "resolver"});
 }
 
 }  // namespace
@@ -219,7 +241,8 @@ conf::Result<Stanza> parseStanza(const conf::Directive& directive, const std::st
   const auto& fromToken = directive.args[0];
   auto zones = conf::normalizeZone(fromToken);
   if (!zones) return zones.error();
-  if (zones->empty()) return conf::errorAt(fromToken, kPlugin, "unable to normalize '" + fromToken.text + "'");
+  if (zones->empty())
+    return conf::errorAt(fromToken, kPlugin, "unable to normalize '" + fromToken.text + "'");
   s.from = zones->front();
   if (zones->size() > 1 && warnings != nullptr) {
     warnings->push_back(conf::Diag{fromToken.pos,
@@ -254,8 +277,8 @@ conf::Result<Stanza> parseStanza(const conf::Directive& directive, const std::st
   }
   if (s.upstreams.size() > kMaxUpstreams) {
     return conf::errorAt(directive.args[1], kPlugin,
-                         "more than " + std::to_string(kMaxUpstreams) + " upstreams configured: " +
-                             std::to_string(s.upstreams.size()));
+                         "more than " + std::to_string(kMaxUpstreams) +
+                             " upstreams configured: " + std::to_string(s.upstreams.size()));
   }
   return s;
 }

@@ -46,19 +46,19 @@ class RcodeSet {
 struct Options {
   bool forceTcp = false;
   bool preferUdp = false;
-  std::chrono::nanoseconds expire = 10s;       // idle pooled TCP connection lifetime
-  std::chrono::nanoseconds maxAge = 0s;        // 0: connections live as long as they are used
-  int64_t maxIdleConns = 0;                    // 0: unlimited
-  std::chrono::nanoseconds readTimeout = 2s;   // per attempt
-  uint32_t maxFails = 2;                       // 0: never down, never health checked
-  uint32_t maxConnectAttempts = 0;             // effective only when maxConnectAttemptsSet
+  std::chrono::nanoseconds expire = 10s;      // idle pooled TCP connection lifetime
+  std::chrono::nanoseconds maxAge = 0s;       // 0: connections live as long as they are used
+  int64_t maxIdleConns = 0;                   // 0: unlimited
+  std::chrono::nanoseconds readTimeout = 2s;  // per attempt
+  uint32_t maxFails = 2;                      // 0: never down, never health checked
+  uint32_t maxConnectAttempts = 0;            // effective only when maxConnectAttemptsSet
   bool maxConnectAttemptsSet = false;
   std::chrono::nanoseconds healthCheck = 500ms;  // 0: no health checks (Moat)
   bool hcRecursionDesired = true;
-  dns::WireName hcDomain{0};                   // "." in wire form
+  dns::WireName hcDomain{0};  // "." in wire form
   std::string hcDomainText = ".";
   Policy policy = Policy::Random;
-  int64_t maxConcurrent = 0;                   // 0: unlimited
+  int64_t maxConcurrent = 0;  // 0: unlimited
   RcodeSet failover;
   RcodeSet next;
   bool nextOnNodata = false;
@@ -72,12 +72,12 @@ struct Options {
 };
 
 struct Stanza {
-  std::string from;             // "example.org." or "."
-  dns::WireName fromWire;       // lowercased wire form of `from`
-  dns::ZoneSet except;          // names (and their subdomains) handed to the next plugin
+  std::string from;                     // "example.org." or "."
+  dns::WireName fromWire;               // lowercased wire form of `from`
+  dns::ZoneSet except;                  // names (and their subdomains) handed to the next plugin
   std::vector<UpstreamAddr> upstreams;  // 1..15, duplicates dropped, Corefile order
   Options options;
-  conf::Pos pos;                // the directive, for messages
+  conf::Pos pos;  // the directive, for messages
 
   // True when this stanza forwards `lowerName` (lowercased wire name): inside FROM and not
   // excepted. FROM itself is never excepted, as in CoreDNS.

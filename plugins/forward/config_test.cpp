@@ -156,7 +156,9 @@ TEST_CASE("forward: FROM and except decide what is forwarded") {
   auto r = parse(". {\n  forward example.org 10.0.0.1 {\n    except a.example.org\n  }\n}\n");
   REQUIRE(r.ok());
   const auto& s = r->front();
-  auto matches = [&](const char* name) { return s.matches(dns::lowercased(*dns::nameFromText(name))); };
+  auto matches = [&](const char* name) {
+    return s.matches(dns::lowercased(*dns::nameFromText(name)));
+  };
   CHECK(matches("example.org."));
   CHECK(matches("WWW.Example.org."));
   CHECK_FALSE(matches("a.example.org."));
@@ -176,8 +178,8 @@ TEST_CASE("forward: a CIDR FROM keeps its first zone, with a warning") {
 
 TEST_CASE("forward: errors carry the position of the offending token") {
   struct Case {
-    std::string block;       // option lines inside the forward block (line 3 onwards)
-    std::string args;        // FROM and TO (line 2, from column 11)
+    std::string block;  // option lines inside the forward block (line 3 onwards)
+    std::string args;   // FROM and TO (line 2, from column 11)
     uint32_t line, col;
     std::string needle;
   };
@@ -237,7 +239,8 @@ TEST_CASE("forward: argument count and upstream limit") {
 }
 
 TEST_CASE("forward: several stanzas keep Corefile order") {
-  auto r = parse(". {\n  forward lab.example 10.0.0.1\n  forward example 10.0.0.2\n  forward . 10.0.0.3\n}\n");
+  auto r = parse(
+      ". {\n  forward lab.example 10.0.0.1\n  forward example 10.0.0.2\n  forward . 10.0.0.3\n}\n");
   REQUIRE(r.ok());
   REQUIRE(r->size() == 3);
   CHECK((*r)[0].from == "lab.example.");

@@ -43,7 +43,7 @@ TEST_CASE("forward: upstream rcodes are relayed verbatim") {
   auto o = h.ask(query("b.example."));
   CHECK(o.reply.rcode == 2);
   CHECK(o.query->error.empty());  // a reply, not a failure
-  up.setMode(Mode::Truncate);  // without prefer_udp a TC reply goes back as is
+  up.setMode(Mode::Truncate);     // without prefer_udp a TC reply goes back as is
   auto tc = h.ask(query("c.example."));
   CHECK(tc.reply.tc);
   CHECK(tc.reply.answer.empty());
@@ -53,7 +53,8 @@ TEST_CASE("forward: upstream rcodes are relayed verbatim") {
 TEST_CASE("forward: names outside FROM or excepted go to the next plugin") {
   FakeUpstream up;
   Harness h(block("forward example.org " + up.address() + " {\n  except private.example.org\n}"));
-  for (const char* name : {"example.net.", "org.", "private.example.org.", "a.PRIVATE.example.org."}) {
+  for (const char* name :
+       {"example.net.", "org.", "private.example.org.", "a.PRIVATE.example.org."}) {
     CAPTURE(name);
     auto o = h.start(query(name));
     CHECK(o.verdict == Verdict::Next);
@@ -86,14 +87,14 @@ TEST_CASE("forward: dead upstreams end in SERVFAIL within the attempt budget") {
   CHECK(o.verdict == Verdict::Answered);
   CHECK(o.reply.rcode == 2);
   CHECK(o.reply.id == 0x4242);
-  CHECK(o.seconds < 3.0);   // 4 attempts (2 per upstream, CoreDNS's default cap) x 500 ms
+  CHECK(o.seconds < 3.0);  // 4 attempts (2 per upstream, CoreDNS's default cap) x 500 ms
   CHECK(o.seconds > 1.5);
   CHECK(o.query->errorPlugin == "forward");
   CHECK(o.query->error.find("i/o timeout") != std::string_view::npos);
   CHECK(a.udpQueries() >= 1);
   CHECK(b.udpQueries() >= 1);
-  CHECK(h.stats().timeouts == 4);
-  CHECK(h.stats().servfails == 1);
+  CHECK(h.stats().timeouts.load() == 4);
+  CHECK(h.stats().servfails.load() == 1);
 }
 
 TEST_CASE("forward: a closed port fails over at once (ICMP refused on a connected socket)") {
@@ -142,7 +143,8 @@ TEST_CASE("forward: failover rcodes try the next upstream; the last reply is ret
     CHECK(good.queries() == 1);
   }
   SUBCASE("without failover the SERVFAIL is relayed") {
-    Harness h(block("forward . " + bad.address() + " " + good.address() + " {\n  policy sequential\n}"));
+    Harness h(
+        block("forward . " + bad.address() + " " + good.address() + " {\n  policy sequential\n}"));
     CHECK(h.ask(query("x.example.")).reply.rcode == 2);
     CHECK(good.queries() == 0);
   }
@@ -171,7 +173,8 @@ TEST_CASE("forward: policy decides the order of upstreams") {
     CHECK(b.queries() == 0);
   }
   SUBCASE("round_robin alternates") {
-    Harness h(block("forward . " + a.address() + " " + b.address() + " {\n  policy round_robin\n}"));
+    Harness h(
+        block("forward . " + a.address() + " " + b.address() + " {\n  policy round_robin\n}"));
     for (int i = 0; i < 6; ++i) h.ask(query("r.example."));
     CHECK(a.queries() == 3);
     CHECK(b.queries() == 3);
@@ -188,7 +191,8 @@ TEST_CASE("forward: policy decides the order of upstreams") {
 TEST_CASE("forward: max_concurrent answers REFUSED beyond the limit") {
   FakeUpstream silent;
   silent.setMode(Mode::Silent);
-  Harness h(block("forward . " + silent.address() + " {\n  max_concurrent 1\n  read_timeout 200ms\n}"));
+  Harness h(
+      block("forward . " + silent.address() + " {\n  max_concurrent 1\n  read_timeout 200ms\n}"));
   auto first = h.start(query("one.example."));
   CHECK(first.pending);
   auto second = h.start(query("two.example.", 0x7777));
@@ -210,13 +214,13 @@ TEST_CASE("forward: spoofed replies are ignored") {
     auto o = h.ask(query("victim.example."));
     CHECK(hasA(o.reply, "192.0.2.1"));
     CHECK_FALSE(hasA(o.reply, std::string(FakeUpstream::kSpoofAddress)));
-    CHECK(h.stats().unknownId >= 1);
+    CHECK(h.stats().unknownId.load() >= 1);
   }
   SUBCASE("wrong question") {
     up.setMode(Mode::SpoofQuestion);
     auto o = h.ask(query("victim.example."));
     CHECK(hasA(o.reply, "192.0.2.1"));
-    CHECK(h.stats().mismatched == 1);
+    CHECK(h.stats().mismatched.load() == 1);
   }
 }
 

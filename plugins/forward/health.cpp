@@ -52,20 +52,23 @@ awaitable<bool> probeUdp(const UpstreamAddr& to, const Options& o) {
   udp::endpoint ep(to.address, to.port);
   sock.open(ep.protocol(), ec);
   if (!ec && o.sourceAddress) sock.bind(udp::endpoint(*o.sourceAddress, 0), ec);
-  if (!ec) sock.connect(ep, ec);  // only replies from the upstream itself count
+  if (!ec) sock.non_blocking(true, ec);  // the send below must never stall loops[0]
+  if (!ec) sock.connect(ep, ec);         // only replies from the upstream itself count
   if (ec) co_return false;
   auto query = probeQuery(o);
   if (sock.send(asio::buffer(query), 0, ec); ec) co_return false;
   std::array<uint8_t, 512> reply{};  // a header is all that matters; the rest may be cut
   asio::steady_timer timer(exec, kProbeTimeout);
-  auto result = co_await (sock.async_receive(asio::buffer(reply), kTuple) || timer.async_wait(kTuple));
+  auto result =
+      co_await (sock.async_receive(asio::buffer(reply), kTuple) || timer.async_wait(kTuple));
   if (result.index() != 0) co_return false;
   auto [rec, n] = std::get<0>(result);
   // Any DNS message counts, even SERVFAIL or REFUSED: the upstream is alive (as CoreDNS).
   co_return (!rec || rec == asio::error::message_size) && n >= dns::kHeaderSize;
 }
 
-awaitable<bool> tcpExchange(tcp::socket& sock, const tcp::endpoint& ep, std::vector<uint8_t> query) {
+awaitable<bool> tcpExchange(tcp::socket& sock, const tcp::endpoint& ep,
+                            std::vector<uint8_t> query) {
   auto [cec] = co_await sock.async_connect(ep, kTuple);
   if (cec) co_return false;
   std::vector<uint8_t> framed(2 + query.size());
@@ -134,7 +137,8 @@ std::shared_ptr<Shared> Shared::build(std::vector<Stanza> stanzas) {
     st->firstChannel = channel;
     for (const auto& a : s.upstreams) st->upstreams.push_back(std::make_unique<UpstreamState>(a));
     channel += static_cast<uint32_t>(s.upstreams.size());
-    st->limitError = "concurrent queries exceeded maximum " + std::to_string(s.options.maxConcurrent);
+    st->limitError =
+        "concurrent queries exceeded maximum " + std::to_string(s.options.maxConcurrent);
     st->config = std::move(s);
     shared->stanzas.push_back(std::move(st));
   }

@@ -27,9 +27,9 @@ TEST_CASE("forward: a failing upstream is probed, marked down, skipped, and reco
   CHECK(hasA(h.ask(query("one.example.")).reply, "192.0.2.1"));
   // The refused attempt started probing; refused probes fail fast, two make it down.
   CHECK(h.runUntil([&] { return h.upstream(0, 0).down(1); }, 3000ms));
-  const auto failedBefore = h.stats().failedAttempts;
+  const auto failedBefore = h.stats().failedAttempts.load();
   CHECK(hasA(h.ask(query("two.example.")).reply, "192.0.2.1"));
-  CHECK(h.stats().failedAttempts == failedBefore);  // the down upstream was not tried
+  CHECK(h.stats().failedAttempts.load() == failedBefore);  // the down upstream was not tried
   // Bring it up: the next probe gets a reply and resets the count.
   FakeUpstream revived(port);
   CHECK(h.runUntil([&] { return h.upstream(0, 0).fails.load() == 0; }, 3000ms));
@@ -43,7 +43,8 @@ TEST_CASE("forward: health probes ask `. IN NS` with RD, or as configured") {
   FakeUpstream up;
   up.setMode(FakeUpstream::Mode::Silent);
   SUBCASE("default") {
-    Harness h(block("forward . " + up.address() + " {\n  read_timeout 100ms\n  max_connect_attempts 1\n}"));
+    Harness h(block("forward . " + up.address() +
+                    " {\n  read_timeout 100ms\n  max_connect_attempts 1\n}"));
     CHECK(h.ask(query("q.example.")).reply.rcode == 2);
     CHECK(h.runUntil([&] { return up.received().size() >= 2; }, 3000ms));
     auto probe = up.received().at(1);
@@ -65,7 +66,8 @@ TEST_CASE("forward: health probes ask `. IN NS` with RD, or as configured") {
 
 TEST_CASE("forward: max_fails 0 disables health checking") {
   const uint16_t port = testing::closedPort();
-  Harness h(block("forward . " + closedAddress(port) + " {\n  max_fails 0\n  health_check 10ms\n}"));
+  Harness h(
+      block("forward . " + closedAddress(port) + " {\n  max_fails 0\n  health_check 10ms\n}"));
   CHECK(h.ask(query("q.example.")).reply.rcode == 2);
   h.runFor(200ms);
   CHECK_FALSE(h.upstream(0, 0).probing.load());
@@ -76,26 +78,28 @@ TEST_CASE("forward: max_fails 0 disables health checking") {
 TEST_CASE("forward: with every upstream down one is tried anyway, unless failfast") {
   const uint16_t port = testing::closedPort();
   SUBCASE("random pick") {
-    Harness h(block("forward . " + closedAddress(port) + " {\n  max_fails 1\n  health_check 20ms\n}"));
+    Harness h(
+        block("forward . " + closedAddress(port) + " {\n  max_fails 1\n  health_check 20ms\n}"));
     CHECK(h.ask(query("a.example.")).reply.rcode == 2);
     CHECK(h.runUntil([&] { return h.upstream(0, 0).down(1); }, 3000ms));
-    const auto attempts = h.stats().failedAttempts;
+    const auto attempts = h.stats().failedAttempts.load();
     auto o = h.ask(query("b.example."));
     CHECK(o.reply.rcode == 2);
-    CHECK(h.stats().failedAttempts == attempts + 1);  // sent, refused, given up
+    CHECK(h.stats().failedAttempts.load() == attempts + 1);  // sent, refused, given up
     CHECK(h.forward->shared().stats.healthcheckBroken.load() >= 1);
   }
   SUBCASE("failfast_all_unhealthy_upstreams") {
-    Harness h(block("forward . " + closedAddress(port) +
-                    " {\n  max_fails 1\n  health_check 20ms\n  failfast_all_unhealthy_upstreams\n}"));
+    Harness h(
+        block("forward . " + closedAddress(port) +
+              " {\n  max_fails 1\n  health_check 20ms\n  failfast_all_unhealthy_upstreams\n}"));
     CHECK(h.ask(query("a.example.")).reply.rcode == 2);
     CHECK(h.runUntil([&] { return h.upstream(0, 0).down(1); }, 3000ms));
-    const auto attempts = h.stats().failedAttempts;
+    const auto attempts = h.stats().failedAttempts.load();
     auto o = h.start(query("b.example."));
     CHECK(o.verdict == Verdict::Answered);  // decided at once, nothing sent
     CHECK(o.reply.rcode == 2);
     CHECK(o.query->error == "no healthy proxies");
-    CHECK(h.stats().failedAttempts == attempts);
+    CHECK(h.stats().failedAttempts.load() == attempts);
   }
 }
 

@@ -39,21 +39,21 @@ class IdRng {
 
 struct Slot {
   dns::Query* query = nullptr;
-  std::shared_ptr<TcpConn> tcp;      // connection of a running TCP attempt (a timeout closes it)
+  std::shared_ptr<TcpConn> tcp;  // connection of a running TCP attempt (a timeout closes it)
   Clock::time_point attemptDeadline{};
   Clock::time_point overallDeadline{};
-  std::string_view lastError;        // points into UpstreamState::errors
-  uint32_t generation = 0;           // bumped when an attempt ends; stale TCP completions see it
-  uint32_t channel = 0;              // worker channel of the current attempt
+  std::string_view lastError;  // points into UpstreamState::errors
+  uint32_t generation = 0;     // bumped when an attempt ends; stale TCP completions see it
+  uint32_t channel = 0;        // worker channel of the current attempt
   uint32_t connectAttempts = 0;
-  uint16_t outId = 0;                // ID used on the UDP channel (when udpIdHeld)
+  uint16_t outId = 0;  // ID used on the UDP channel (when udpIdHeld)
   uint16_t clientId = 0;
   uint8_t stanza = 0;
   std::array<uint8_t, kMaxUpstreams> order{};  // the policy's upstream order for this query
-  uint8_t count = 0;                 // upstreams in `order`
-  uint8_t pos = 0;                   // next index into `order`
-  uint8_t downSkips = 0;             // down upstreams skipped in this pass (CoreDNS's `fails`)
-  uint8_t current = 0;               // upstream (index in its stanza) of the current attempt
+  uint8_t count = 0;                           // upstreams in `order`
+  uint8_t pos = 0;                             // next index into `order`
+  uint8_t downSkips = 0;  // down upstreams skipped in this pass (CoreDNS's `fails`)
+  uint8_t current = 0;    // upstream (index in its stanza) of the current attempt
   uint8_t failoverAttempts = 0;
   bool inUse = false;
   bool overTcp = false;

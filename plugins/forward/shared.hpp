@@ -61,7 +61,7 @@ struct SharedStats {
 
 struct Shared {
   std::vector<std::unique_ptr<StanzaState>> stanzas;
-  uint32_t channelCount = 0;  // upstreams over all stanzas
+  uint32_t channelCount = 0;                      // upstreams over all stanzas
   boost::asio::io_context* healthLoop = nullptr;  // loops[0]; null when built without loops
   std::atomic<bool> stopping{false};              // the handler is gone: probes wind down
   SharedStats stats;

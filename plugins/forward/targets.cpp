@@ -113,8 +113,8 @@ conf::Result<std::vector<UpstreamAddr>> parseTo(const conf::Token& to, const std
                                      ":// upstreams are not implemented by Moat (only plain DNS)");
   }
   if (!scheme.empty() && scheme != "dns") {
-    return conf::errorAt(to.pos, "forward: '" + scheme +
-                                     "' is not supported as a destination protocol: " + to.text);
+    return conf::errorAt(
+        to.pos, "forward: '" + scheme + "' is not supported as a destination protocol: " + to.text);
   }
   if (text.empty()) return conf::errorAt(to.pos, "forward: invalid address '" + to.text + "'");
   if (auto addr = parseHostPort(text, 53)) return std::vector<UpstreamAddr>{*addr};

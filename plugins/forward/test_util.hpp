@@ -78,8 +78,8 @@ class RecordingRunner final : public Runner {
 
 struct Outcome {
   Verdict verdict = Verdict::Drop;
-  bool pending = false;       // onQuery returned Pending (and resume came later)
-  bool completed = false;     // a final verdict is known
+  bool pending = false;    // onQuery returned Pending (and resume came later)
+  bool completed = false;  // a final verdict is known
   double seconds = 0;
   moat::testing::Reply reply;
   dns::Query* query = nullptr;

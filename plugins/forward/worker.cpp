@@ -1,23 +1,18 @@
-// The UDP hot path and the attempt loop. One query costs one non-blocking send on a connected
-// socket; replies are drained in batches from the socket when it becomes readable. No coroutine
-// frame, no timer and no heap allocation per UDP query once the worker is warm.
+// A worker's query path: the attempt loop (policy order, health, caps, deadlines), replies and
+// their rcode rules, and the sweep that finds timeouts. Over UDP a query costs one send and no
+// coroutine frame, timer or heap allocation once the worker is warm (UDP I/O: worker_udp.cpp,
+// TCP: worker_tcp.cpp).
 #include "plugins/forward/worker.hpp"
 
-#include <sys/socket.h>
-
 #include "dns/message.hpp"
-#include "plugins/forward/reply_check.hpp"
 
 namespace moat::plugins::forward {
 
 namespace asio = boost::asio;
-using asio::ip::udp;
 
 namespace {
 constexpr auto kSweepInterval = std::chrono::milliseconds(50);
 constexpr auto kOverallTimeout = std::chrono::seconds(5);  // CoreDNS's defaultTimeout
-constexpr int kDrainBatch = 64;          // datagrams per wake-up before yielding to other work
-constexpr int kSocketBuffer = 1 << 20;   // best effort; the kernel caps it at rmem_max
 constexpr std::string_view kPlugin = "forward";
 }  // namespace
 
@@ -38,29 +33,6 @@ Worker::Worker(asio::io_context& loop, std::shared_ptr<Shared> shared)
 }
 
 Worker::~Worker() = default;
-
-bool Worker::openChannel(uint32_t c) {
-  auto& ch = channels_[c];
-  const auto& o = shared_->stanzas[ch.stanza]->config.options;
-  const auto& to = shared_->stanzas[ch.stanza]->upstreams[ch.upstream]->addr;
-  udp::endpoint ep(to.address, to.port);
-  boost::system::error_code ec;
-  ch.socket.open(ep.protocol(), ec);
-  if (!ec) ch.socket.non_blocking(true, ec);
-  if (!ec) {
-    boost::system::error_code ignored;
-    ch.socket.set_option(asio::socket_base::receive_buffer_size(kSocketBuffer), ignored);
-  }
-  if (!ec && o.sourceAddress) ch.socket.bind(udp::endpoint(*o.sourceAddress, 0), ec);
-  // Connected: the kernel drops datagrams from any other source, and ICMP errors come back.
-  if (!ec) ch.socket.connect(ep, ec);
-  if (ec) {
-    boost::system::error_code ignored;
-    ch.socket.close(ignored);
-    return false;
-  }
-  return true;
-}
 
 void Worker::start() {
   for (uint32_t c = 0; c < channels_.size(); ++c) waitReadable(c);
@@ -93,7 +65,7 @@ Verdict Worker::dispatchFrom(dns::Query& q, size_t first) {
 Verdict Worker::begin(dns::Query& q, uint32_t s) {
   auto& st = *shared_->stanzas[s];
   const auto& o = st.config.options;
-  ++stats_.forwarded;
+  dns::bump(stats_.forwarded);
   bool counted = o.maxConcurrent > 0;
   std::optional<uint16_t> index;
   if (stopped_) {
@@ -108,7 +80,7 @@ Verdict Worker::begin(dns::Query& q, uint32_t s) {
   if (!index) {
     if (counted) st.concurrent.fetch_sub(1, std::memory_order_relaxed);
     if (q.error.empty()) q.error = "too many queries in flight";
-    ++stats_.refused;
+    dns::bump(stats_.refused);
     dns::writeErrorReply(q.reply, q.requestBytes(), &q.view, dns::RCode::Refused);
     q.errorPlugin = kPlugin;
     return Verdict::Answered;
@@ -190,42 +162,10 @@ std::optional<Verdict> Worker::step(uint16_t i) {
   return fail(i);
 }
 
-std::optional<Failure> Worker::sendUdp(uint16_t i) {
-  Slot& slot = slots_[i];
-  auto& ch = channels_[slot.channel];
-  if (!ch.socket.is_open()) {
-    if (!openChannel(slot.channel)) return Failure::Network;
-    waitReadable(slot.channel);
-  }
-  auto id = ch.ids.take(i, rng_);
-  if (!id) return Failure::Network;
-  // Gather the new ID and the rest of the request: no copy, and the client's bytes stay intact.
-  // (DESIGN.md §4: the private-zone egress check belongs here, before anything leaves.)
-  const dns::Query& q = *slot.query;
-  std::array<uint8_t, 2> idBytes{};
-  dns::put16(idBytes.data(), *id);
-  const std::array<asio::const_buffer, 2> parts{
-      asio::buffer(idBytes), asio::buffer(q.request.data() + 2, q.requestLen - 2u)};
-  boost::system::error_code ec;
-  ch.socket.send(parts, 0, ec);
-  if (ec) {
-    ch.ids.release(*id);
-    return ec == asio::error::connection_refused ? Failure::Refused : Failure::Network;
-  }
-  ++stats_.udpSent;
-  slot.outId = *id;
-  slot.udpIdHeld = true;
-  slot.overTcp = false;
-  slot.attemptDeadline = Clock::now() + shared_->stanzas[slot.stanza]->config.options.readTimeout;
-  armSweep();
-  return std::nullopt;
-}
-
-// Records a failed attempt; false when no further attempt may follow.
 bool Worker::noteFailure(uint16_t i, Failure f) {
   Slot& slot = slots_[i];
   const auto& st = stanza(slot);
-  ++stats_.failedAttempts;
+  dns::bump(stats_.failedAttempts);
   slot.lastError = upstream(slot).errorText(slot.overTcp, f);
   // Kick off health checks to learn whether this upstream is really broken.
   requestHealthCheck(shared_, slot.stanza, slot.current);
@@ -240,7 +180,7 @@ std::optional<Verdict> Worker::fail(uint16_t i) {
   dns::writeErrorReply(q.reply, q.requestBytes(), &q.view, dns::RCode::ServFail);
   q.error = slot.lastError.empty() ? kNoHealthy : slot.lastError;
   q.errorPlugin = kPlugin;
-  ++stats_.servfails;
+  dns::bump(stats_.servfails);
   release(i);
   return Verdict::Answered;
 }
@@ -283,7 +223,7 @@ void Worker::onReply(uint16_t i, std::span<const uint8_t> reply, bool viaTcp) {
   const auto& st = stanza(slot);
   const auto& o = st.config.options;
   const auto header = dns::Header::read(reply.data());
-  ++stats_.replies;
+  dns::bump(stats_.replies);
   // coredns_proxy_request_duration_seconds{proxy_name="forward",to,rcode} observes here.
   if (!viaTcp && (header.flags & dns::flag::TC) != 0 && o.preferUdp && !o.forceTcp) {
     // prefer_udp: a truncated answer is fetched again from the same upstream over TCP.
@@ -312,77 +252,12 @@ void Worker::onReply(uint16_t i, std::span<const uint8_t> reply, bool viaTcp) {
   plugins::resume(q, Verdict::Answered);
 }
 
-void Worker::waitReadable(uint32_t c) {
-  auto& ch = channels_[c];
-  if (ch.waiting || stopped_ || !ch.socket.is_open()) return;
-  ch.waiting = true;
-  ch.socket.async_wait(udp::socket::wait_read,
-                       [self = shared_from_this(), c](boost::system::error_code ec) {
-                         self->onReadable(c, ec);
-                       });
-}
-
-void Worker::onReadable(uint32_t c, boost::system::error_code ec) {
-  auto& ch = channels_[c];
-  ch.waiting = false;
-  if (stopped_ || ec == asio::error::operation_aborted) return;
-  if (ec) {
-    // The socket is unusable; the next send reopens it, and its in-flight queries time out.
-    boost::system::error_code ignored;
-    ch.socket.close(ignored);
-    return;
-  }
-  for (int k = 0; k < kDrainBatch && ch.socket.is_open(); ++k) {
-    boost::system::error_code rec;
-    const size_t n = ch.socket.receive(asio::buffer(recv_), 0, rec);
-    if (rec == asio::error::would_block || rec == asio::error::try_again) break;
-    if (rec == asio::error::connection_refused) {
-      // ICMP port unreachable on a connected socket: nobody listens there. Fail over now
-      // instead of waiting for read_timeout.
-      failChannel(c, Failure::Refused);
-      continue;
-    }
-    if (rec) break;
-    onDatagram(c, {recv_.data(), n});
-  }
-  waitReadable(c);
-}
-
-void Worker::onDatagram(uint32_t c, std::span<const uint8_t> datagram) {
-  if (datagram.size() < dns::kHeaderSize) {
-    ++stats_.mismatched;
-    return;
-  }
-  const uint16_t i = channels_[c].ids.lookup(dns::get16(datagram.data()));
-  if (i == kNoSlot) {
-    ++stats_.unknownId;  // late (after a timeout) or spoofed
-    return;
-  }
-  if (!replyMatches(datagram, slots_[i].query->view)) {
-    ++stats_.mismatched;  // keep waiting: the genuine reply may still come
-    return;
-  }
-  onReply(i, datagram, false);
-}
-
-void Worker::failChannel(uint32_t c, Failure f) {
-  // Collect first: failing one query may start others, even on this channel.
-  scratch_.clear();
-  for (size_t k = 0; k < slots_.size(); ++k) {
-    const auto& slot = slots_[static_cast<uint16_t>(k)];
-    if (slot.inUse && slot.udpIdHeld && slot.channel == c) scratch_.push_back(static_cast<uint16_t>(k));
-  }
-  for (size_t k = 0; k < scratch_.size(); ++k) {
-    const uint16_t i = scratch_[k];
-    if (slots_[i].inUse && slots_[i].udpIdHeld && slots_[i].channel == c) onAttemptError(i, f);
-  }
-}
-
 void Worker::armSweep() {
   if (sweepArmed_ || stopped_) return;
   sweepArmed_ = true;
   sweep_.expires_after(kSweepInterval);
-  sweep_.async_wait([self = shared_from_this()](boost::system::error_code ec) { self->onSweep(ec); });
+  sweep_.async_wait(
+      [self = shared_from_this()](boost::system::error_code ec) { self->onSweep(ec); });
 }
 
 void Worker::onSweep(boost::system::error_code ec) {
@@ -393,7 +268,7 @@ void Worker::onSweep(boost::system::error_code ec) {
   for (size_t k = 0; k < slots_.size(); ++k) {
     const auto i = static_cast<uint16_t>(k);
     if (slots_[i].inUse && slots_[i].attemptDeadline <= now) {
-      ++stats_.timeouts;
+      dns::bump(stats_.timeouts);
       onAttemptError(i, Failure::Timeout);
     }
   }

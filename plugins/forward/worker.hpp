@@ -13,6 +13,7 @@
 #include <optional>
 #include <vector>
 
+#include "dns/counter.hpp"
 #include "plugins/forward/inflight.hpp"
 #include "plugins/forward/shared.hpp"
 #include "plugins/handler.hpp"
@@ -22,27 +23,27 @@ namespace moat::plugins::forward {
 struct TcpConn {
   explicit TcpConn(boost::asio::io_context& loop) : socket(loop) {}
   boost::asio::ip::tcp::socket socket;
-  std::vector<uint8_t> out;           // framed request
-  std::vector<uint8_t> in;            // reply body
-  std::array<uint8_t, 2> length{};    // reply length prefix
+  std::vector<uint8_t> out;         // framed request
+  std::vector<uint8_t> in;          // reply body
+  std::array<uint8_t, 2> length{};  // reply length prefix
   Clock::time_point created{};
   Clock::time_point lastUsed{};
 };
 
-// Plain counters, touched only on the worker's thread (metrics will read them there).
+// Written only by the worker's thread (dns::bump), readable from any thread (metrics, issue 5).
 struct WorkerStats {
-  uint64_t forwarded = 0;      // queries that entered a stanza
-  uint64_t udpSent = 0;
-  uint64_t tcpSent = 0;
-  uint64_t replies = 0;        // accepted upstream replies
-  uint64_t unknownId = 0;      // UDP datagrams whose ID maps to nothing in flight (late, spoofed)
-  uint64_t mismatched = 0;     // right ID, wrong question or not a response: ignored
-  uint64_t timeouts = 0;
-  uint64_t failedAttempts = 0; // every failed attempt, timeouts included
-  uint64_t servfails = 0;      // queries answered SERVFAIL after every attempt failed
-  uint64_t refused = 0;        // max_concurrent or slot table full
-  uint64_t tcpConnects = 0;    // coredns_proxy_conn_cache_misses_total{proto="tcp"}
-  uint64_t tcpReused = 0;      // coredns_proxy_conn_cache_hits_total{proto="tcp"}
+  std::atomic<uint64_t> forwarded{0};  // queries that entered a stanza
+  std::atomic<uint64_t> udpSent{0};
+  std::atomic<uint64_t> tcpSent{0};
+  std::atomic<uint64_t> replies{0};     // accepted upstream replies
+  std::atomic<uint64_t> unknownId{0};   // UDP replies with no query waiting (late, spoofed)
+  std::atomic<uint64_t> mismatched{0};  // right ID, wrong question or not a response
+  std::atomic<uint64_t> timeouts{0};
+  std::atomic<uint64_t> failedAttempts{0};  // every failed attempt, timeouts included
+  std::atomic<uint64_t> servfails{0};       // SERVFAIL after every attempt failed
+  std::atomic<uint64_t> refused{0};         // max_concurrent or slot table full
+  std::atomic<uint64_t> tcpConnects{0};     // coredns_proxy_conn_cache_misses_total{proto="tcp"}
+  std::atomic<uint64_t> tcpReused{0};       // coredns_proxy_conn_cache_hits_total{proto="tcp"}
 };
 
 class Worker : public std::enable_shared_from_this<Worker> {
@@ -120,12 +121,12 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::vector<Channel> channels_;  // fixed after construction: references stay valid
   SlotTable slots_;
   IdRng rng_;
-  std::vector<uint32_t> robin_;    // round_robin position per stanza (per worker: no contention)
+  std::vector<uint32_t> robin_;  // round_robin position per stanza (per worker: no contention)
   boost::asio::steady_timer sweep_;
   bool sweepArmed_ = false;
   bool stopped_ = false;
   size_t idleConns_ = 0;
-  std::vector<uint16_t> scratch_;  // slots to fail when a channel reports an error
+  std::vector<uint16_t> scratch_;      // slots to fail when a channel reports an error
   std::array<uint8_t, 65536> recv_{};  // one datagram at a time, shared by every channel
   WorkerStats stats_;
 };

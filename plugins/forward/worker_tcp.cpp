@@ -61,9 +61,9 @@ asio::awaitable<void> Worker::tcpExchange(std::shared_ptr<Worker> self, uint16_t
     auto conn = takeIdle(c, Clock::now());
     const bool pooled = conn != nullptr;
     if (pooled) {
-      ++stats_.tcpReused;  // coredns_proxy_conn_cache_hits_total{proto="tcp"}
+      dns::bump(stats_.tcpReused);  // coredns_proxy_conn_cache_hits_total{proto="tcp"}
     } else {
-      ++stats_.tcpConnects;  // coredns_proxy_conn_cache_misses_total{proto="tcp"}
+      dns::bump(stats_.tcpConnects);  // coredns_proxy_conn_cache_misses_total{proto="tcp"}
       conn = std::make_shared<TcpConn>(loop_);
     }
     slots_[i].tcp = conn;
@@ -94,7 +94,7 @@ asio::awaitable<void> Worker::tcpExchange(std::shared_ptr<Worker> self, uint16_t
       if (pooled && closedByPeer(wec)) continue;
       co_return onAttemptError(i, failureOf(wec));
     }
-    ++stats_.tcpSent;
+    dns::bump(stats_.tcpSent);
 
     auto [lec, ln] = co_await asio::async_read(conn->socket, asio::buffer(conn->length), kTuple);
     if (!current()) co_return;
@@ -103,14 +103,16 @@ asio::awaitable<void> Worker::tcpExchange(std::shared_ptr<Worker> self, uint16_t
       if (pooled && closedByPeer(lec)) continue;
       co_return onAttemptError(i, failureOf(lec));
     }
-    conn->in.resize(dns::get16(conn->length.data()));
+    const uint16_t length = dns::get16(conn->length.data());
+    if (length < dns::kHeaderSize) co_return onAttemptError(i, Failure::BadReply);
+    conn->in.resize(length);
     auto [bec, bn] = co_await asio::async_read(conn->socket, asio::buffer(conn->in), kTuple);
     if (!current()) co_return;
     if (bec) co_return onAttemptError(i, failureOf(bec));
     if (dns::get16(conn->in.data()) != dns::get16(conn->out.data() + 2) ||
         !replyMatches(conn->in, slots_[i].query->view)) {
       // On a stream a wrong answer cannot be skipped safely: drop the connection.
-      ++stats_.mismatched;
+      dns::bump(stats_.mismatched);
       co_return onAttemptError(i, Failure::BadReply);
     }
     slots_[i].tcp.reset();
@@ -133,8 +135,8 @@ std::shared_ptr<TcpConn> Worker::takeIdle(uint32_t c, Clock::time_point now) {
     auto conn = std::move(idle.front());
     idle.erase(idle.begin());
     --idleConns_;
-    const bool expired = now - conn->lastUsed > o.expire ||
-                         (o.maxAge.count() > 0 && now - conn->created > o.maxAge);
+    const bool expired =
+        now - conn->lastUsed > o.expire || (o.maxAge.count() > 0 && now - conn->created > o.maxAge);
     if (!expired && conn->socket.is_open()) return conn;
     boost::system::error_code ignored;
     conn->socket.close(ignored);
@@ -145,7 +147,8 @@ std::shared_ptr<TcpConn> Worker::takeIdle(uint32_t c, Clock::time_point now) {
 void Worker::putIdle(uint32_t c, std::shared_ptr<TcpConn> conn) {
   auto& idle = channels_[c].idle;
   const auto& o = shared_->stanzas[channels_[c].stanza]->config.options;
-  if (o.expire.count() == 0 || (o.maxIdleConns > 0 && idle.size() >= static_cast<size_t>(o.maxIdleConns))) {
+  if (o.expire.count() == 0 ||
+      (o.maxIdleConns > 0 && idle.size() >= static_cast<size_t>(o.maxIdleConns))) {
     boost::system::error_code ignored;
     conn->socket.close(ignored);
     return;

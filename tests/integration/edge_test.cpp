@@ -174,7 +174,9 @@ TEST_CASE("the shipped default Corefile answers from its example hosts and forwa
   CHECK(source.find("\n    forward") == std::string::npos);  // only the commented line
   source.replace(source.find(".:1053"), 6, ".:@PORT@");
   std::string hostsPath = std::string(MOAT_SOURCE_DIR) + "/conf/example.hosts";
-  source.replace(source.find("example.hosts"), 13, hostsPath);
+  size_t at = source.find("hosts example.hosts");
+  REQUIRE(at != std::string::npos);
+  source.replace(at + 6, 13, hostsPath);
   TempDir dir;
   ServerProcess s(dir, source);
   std::string out = dig(s.port(), {"api.moat.test", "A", "+short"});

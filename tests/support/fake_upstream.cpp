@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,7 +15,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <array>
 #include <cctype>
 #include <optional>
 #include <stdexcept>
@@ -151,13 +151,17 @@ struct FakeUpstream::Impl {
     };
     const std::vector<uint32_t> spoof{parseV4(kSpoofAddress)};
     switch (mode) {
-      case Mode::Answer: return {normal()};
-      case Mode::Silent: return {};
+      case Mode::Answer:
+        return {normal()};
+      case Mode::Silent:
+        return {};
       case Mode::Truncate:
         if (overTcp) return {normal()};
         return {build(*q, q->qname, q->id, 0, true, none)};
-      case Mode::ServFail: return {build(*q, q->qname, q->id, 2, false, none)};
-      case Mode::Refused: return {build(*q, q->qname, q->id, 5, false, none)};
+      case Mode::ServFail:
+        return {build(*q, q->qname, q->id, 2, false, none)};
+      case Mode::Refused:
+        return {build(*q, q->qname, q->id, 5, false, none)};
       case Mode::Large: {
         std::vector<uint32_t> many;
         for (unsigned k = 0; k < self.largeCount_.load(); ++k) many.push_back(0xC0000201 + k);
@@ -165,11 +169,12 @@ struct FakeUpstream::Impl {
       }
       case Mode::SpoofId:
         if (overTcp) return {normal()};
-        return {build(*q, q->qname, static_cast<uint16_t>(q->id ^ 0x5A5A), 0, false, spoof), normal()};
+        return {build(*q, q->qname, static_cast<uint16_t>(q->id ^ 0x5A5A), 0, false, spoof),
+                normal()};
       case Mode::SpoofQuestion: {
         if (overTcp) return {normal()};
-        const std::vector<uint8_t> other{7, 's', 'p', 'o', 'o', 'f', 'e', 'd',
-                                         7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
+        const std::vector<uint8_t> other{7,   's', 'p', 'o', 'o', 'f', 'e', 'd', 7,
+                                         'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
         return {build(*q, other, q->id, 0, false, spoof), normal()};
       }
     }

@@ -85,7 +85,6 @@ class FakeUpstream {
   mutable std::mutex mutex_;
   std::vector<Received> received_;
   std::thread thread_;
-
 };
 
 }  // namespace moat::testing

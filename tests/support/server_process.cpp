@@ -98,8 +98,9 @@ ServerProcess::ServerProcess(const TempDir& dir, std::string corefile, std::vect
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
-  // Ready when any DNS reply comes back over UDP.
-  auto query = makeQuery({.name = "ready.check.", .type = 1});
+  // Ready once the TCP listener accepts: sockets are bound before the workers start, so from
+  // then on queries over either transport are queued for them. (A DNS probe would not do: with
+  // a silent upstream configured it would never be answered.)
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
@@ -108,9 +109,14 @@ ServerProcess::ServerProcess(const TempDir& dir, std::string corefile, std::vect
       FAIL("moat exited at start: " << stderrText());
       return;
     }
-    if (!exchangeUdp(port_, query, std::chrono::milliseconds(100)).empty()) return;
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to = loopback(port_);
+    bool up = ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0;
+    ::close(fd);
+    if (up) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  FAIL("moat did not answer on port " << port_ << ": " << stderrText());
+  FAIL("moat did not listen on port " << port_ << ": " << stderrText());
 }
 
 ServerProcess::~ServerProcess() { stop(); }
