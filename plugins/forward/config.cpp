@@ -96,8 +96,9 @@ conf::Result<bool> parseHealthCheck(const conf::Directive& option, Options& o) {
       }
       const auto& name = option.args[++i];
       auto wire = dns::nameFromText(name.text);
-      if (!wire)
+      if (!wire) {
         return conf::errorAt(name, kPlugin, "health_check: invalid domain name " + name.text);
+      }
       o.hcDomain = std::move(*wire);
       o.hcDomainText = dns::fqdnLower(name.text);
     } else {
@@ -175,23 +176,26 @@ conf::Result<bool> parseOption(const conf::Directive& option, Stanza& s,
   }
   if (name == "policy") {
     if (auto ok = conf::expectArgs(option, kPlugin, 1, 1); !ok) return ok.error();
-    const auto& p = option.args[0].text;
-    if (p == "random")
-      o.policy = Policy::Random;
-    else if (p == "round_robin")
-      o.policy = Policy::RoundRobin;
-    else if (p == "sequential")
-      o.policy = Policy::Sequential;
-    else
-      return conf::errorAt(option.args[0], kPlugin, "unknown policy '" + p + "'");
-    return true;
+    static constexpr std::pair<std::string_view, Policy> kPolicies[] = {
+        {"random", Policy::Random},
+        {"round_robin", Policy::RoundRobin},
+        {"sequential", Policy::Sequential},
+    };
+    for (const auto& [word, policy] : kPolicies) {
+      if (option.args[0].text == word) {
+        o.policy = policy;
+        return true;
+      }
+    }
+    return conf::errorAt(option.args[0], kPlugin, "unknown policy '" + option.args[0].text + "'");
   }
   if (name == "source_address") {
     if (auto ok = conf::expectArgs(option, kPlugin, 1, 1); !ok) return ok.error();
     boost::system::error_code ec;
     auto addr = boost::asio::ip::make_address(option.args[0].text, ec);
-    if (ec)
+    if (ec) {
       return conf::errorAt(option.args[0], kPlugin, "invalid IP address: " + option.args[0].text);
+    }
     o.sourceAddress = addr;
     return true;
   }
@@ -199,28 +203,13 @@ conf::Result<bool> parseOption(const conf::Directive& option, Stanza& s,
     // Only meaningful with tls://, https:// or hostname upstreams, none of which Moat speaks.
     return conf::errorAt(option.name, kPlugin, name + " is not implemented by Moat");
   }
+  // clang-format off
   return conf::unknownOption(option, kPlugin,
-                             {"except",
-                              "force_tcp",
-                              "prefer_udp",
-                              "expire",
-                              "max_age",
-                              "max_idle_conns",
-                              "read_timeout",
-                              "max_fails",
-                              "max_connect_attempts",
-                              "health_check",
-                              "policy",
-                              "max_concurrent",
-                              "next",
-                              "next_on_nodata",
-                              "failover",
-                              "source_address",
-                              "failfast_all_unhealthy_upstreams",
-                              "tls",
-                              "tls_servername",
-                              "doh_method",
-                              "resolver"});
+      {"except", "force_tcp", "prefer_udp", "expire", "max_age", "max_idle_conns", "read_timeout",
+       "max_fails", "max_connect_attempts", "health_check", "policy", "max_concurrent", "next",
+       "next_on_nodata", "failover", "source_address", "failfast_all_unhealthy_upstreams", "tls",
+       "tls_servername", "doh_method", "resolver"});
+  // clang-format on
 }
 
 }  // namespace
@@ -241,8 +230,9 @@ conf::Result<Stanza> parseStanza(const conf::Directive& directive, const std::st
   const auto& fromToken = directive.args[0];
   auto zones = conf::normalizeZone(fromToken);
   if (!zones) return zones.error();
-  if (zones->empty())
+  if (zones->empty()) {
     return conf::errorAt(fromToken, kPlugin, "unable to normalize '" + fromToken.text + "'");
+  }
   s.from = zones->front();
   if (zones->size() > 1 && warnings != nullptr) {
     warnings->push_back(conf::Diag{fromToken.pos,

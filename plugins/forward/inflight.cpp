@@ -1,8 +1,7 @@
 #include "plugins/forward/inflight.hpp"
 
+#include <algorithm>
 #include <random>
-
-#include "plugins/forward/worker.hpp"  // TcpConn, so Slot's shared_ptr can be destroyed here
 
 namespace moat::plugins::forward {
 namespace {

@@ -162,6 +162,7 @@ std::optional<Verdict> Worker::step(uint16_t i) {
   return fail(i);
 }
 
+// Records a failed attempt; false when no further attempt may follow.
 bool Worker::noteFailure(uint16_t i, Failure f) {
   Slot& slot = slots_[i];
   const auto& st = stanza(slot);

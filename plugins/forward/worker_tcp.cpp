@@ -58,7 +58,8 @@ asio::awaitable<void> Worker::tcpExchange(std::shared_ptr<Worker> self, uint16_t
   const auto& to = st.upstreams[channels_[c].upstream]->addr;
   const auto& o = st.config.options;
   for (int round = 0; round < 2; ++round) {
-    auto conn = takeIdle(c, Clock::now());
+    // The second round follows a pooled connection the peer had closed: dial afresh.
+    auto conn = round == 0 ? takeIdle(c, Clock::now()) : nullptr;
     const bool pooled = conn != nullptr;
     if (pooled) {
       dns::bump(stats_.tcpReused);  // coredns_proxy_conn_cache_hits_total{proto="tcp"}
@@ -74,7 +75,10 @@ asio::awaitable<void> Worker::tcpExchange(std::shared_ptr<Worker> self, uint16_t
       if (!ec && o.sourceAddress) conn->socket.bind(tcp::endpoint(*o.sourceAddress, 0), ec);
       if (!ec) std::tie(ec) = co_await conn->socket.async_connect(ep, kTuple);
       if (!current()) co_return;
-      if (ec) co_return onAttemptError(i, failureOf(ec));
+      if (ec) {
+        onAttemptError(i, failureOf(ec));
+        co_return;
+      }
       conn->socket.set_option(tcp::no_delay(true), ec);
       conn->created = Clock::now();
     }
@@ -92,7 +96,8 @@ asio::awaitable<void> Worker::tcpExchange(std::shared_ptr<Worker> self, uint16_t
     if (wec) {
       slots_[i].tcp.reset();
       if (pooled && closedByPeer(wec)) continue;
-      co_return onAttemptError(i, failureOf(wec));
+      onAttemptError(i, failureOf(wec));
+      co_return;
     }
     dns::bump(stats_.tcpSent);
 
@@ -101,19 +106,27 @@ asio::awaitable<void> Worker::tcpExchange(std::shared_ptr<Worker> self, uint16_t
     if (lec) {
       slots_[i].tcp.reset();
       if (pooled && closedByPeer(lec)) continue;
-      co_return onAttemptError(i, failureOf(lec));
+      onAttemptError(i, failureOf(lec));
+      co_return;
     }
     const uint16_t length = dns::get16(conn->length.data());
-    if (length < dns::kHeaderSize) co_return onAttemptError(i, Failure::BadReply);
+    if (length < dns::kHeaderSize) {
+      onAttemptError(i, Failure::BadReply);
+      co_return;
+    }
     conn->in.resize(length);
     auto [bec, bn] = co_await asio::async_read(conn->socket, asio::buffer(conn->in), kTuple);
     if (!current()) co_return;
-    if (bec) co_return onAttemptError(i, failureOf(bec));
+    if (bec) {
+      onAttemptError(i, failureOf(bec));
+      co_return;
+    }
     if (dns::get16(conn->in.data()) != dns::get16(conn->out.data() + 2) ||
         !replyMatches(conn->in, slots_[i].query->view)) {
       // On a stream a wrong answer cannot be skipped safely: drop the connection.
       dns::bump(stats_.mismatched);
-      co_return onAttemptError(i, Failure::BadReply);
+      onAttemptError(i, Failure::BadReply);
+      co_return;
     }
     slots_[i].tcp.reset();
     conn->lastUsed = Clock::now();
@@ -123,7 +136,7 @@ asio::awaitable<void> Worker::tcpExchange(std::shared_ptr<Worker> self, uint16_t
     if (!stopped_) putIdle(c, std::move(conn));
     co_return;
   }
-  // Two closed pooled connections in a row: treat it as a network failure.
+  // Not reached: only a pooled first round may `continue`, and the second round dials.
   if (current()) onAttemptError(i, Failure::Network);
 }
 

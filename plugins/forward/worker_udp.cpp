@@ -70,7 +70,6 @@ std::optional<Failure> Worker::sendUdp(uint16_t i) {
   return std::nullopt;
 }
 
-// Records a failed attempt; false when no further attempt may follow.
 void Worker::waitReadable(uint32_t c) {
   auto& ch = channels_[c];
   if (ch.waiting || stopped_ || !ch.socket.is_open()) return;
@@ -94,10 +93,11 @@ void Worker::onReadable(uint32_t c, boost::system::error_code ec) {
     boost::system::error_code rec;
     const size_t n = ch.socket.receive(asio::buffer(recv_), 0, rec);
     if (rec == asio::error::would_block || rec == asio::error::try_again) break;
-    if (rec == asio::error::connection_refused) {
-      // ICMP port unreachable on a connected socket: nobody listens there. Fail over now
-      // instead of waiting for read_timeout.
-      failChannel(c, Failure::Refused);
+    if (rec == asio::error::connection_refused || rec == asio::error::host_unreachable ||
+        rec == asio::error::network_unreachable) {
+      // An ICMP error on a connected socket: nobody listens there, or it cannot be reached.
+      // Fail over now instead of waiting for read_timeout.
+      failChannel(c, rec == asio::error::connection_refused ? Failure::Refused : Failure::Network);
       continue;
     }
     if (rec) break;
@@ -128,12 +128,14 @@ void Worker::failChannel(uint32_t c, Failure f) {
   scratch_.clear();
   for (size_t k = 0; k < slots_.size(); ++k) {
     const auto& slot = slots_[static_cast<uint16_t>(k)];
-    if (slot.inUse && slot.udpIdHeld && slot.channel == c)
+    if (slot.inUse && slot.udpIdHeld && slot.channel == c) {
       scratch_.push_back(static_cast<uint16_t>(k));
+    }
   }
   for (size_t k = 0; k < scratch_.size(); ++k) {
     const uint16_t i = scratch_[k];
     if (slots_[i].inUse && slots_[i].udpIdHeld && slots_[i].channel == c) onAttemptError(i, f);
   }
 }
+
 }  // namespace moat::plugins::forward
