@@ -68,6 +68,8 @@ struct Query {
   std::vector<uint8_t> reply;
   // A plugin error for the `errors` plugin; points at static or handler-owned text.
   std::string_view error;
+  // Set when CoreDNS would wrap the error as plugin.Error ("plugin/NAME: text"), e.g. the
+  // chain's "no next plugin found"; empty when CoreDNS prints it bare (forward's errors).
   std::string_view errorPlugin;
 
   // --- where it came from and how it ends

@@ -27,7 +27,13 @@ bool Server::listen(const std::vector<ListenSpec>& specs, Dispatcher& dispatcher
     }
     for (auto& worker : workers_) {
       auto udp = std::make_unique<UdpListener>(*worker, dispatcher, spec.id);
-      if (!udp->bind({address, spec.port}, error)) return false;
+      if (!udp->bind({address, spec.port}, error)) {
+        // "Every address" on a host without IPv6 falls back to every IPv4 address.
+        if (!spec.address.empty() || !address.is_v6()) return false;
+        address = asio::ip::address_v4::any();
+        udp = std::make_unique<UdpListener>(*worker, dispatcher, spec.id);
+        if (!udp->bind({address, spec.port}, error)) return false;
+      }
       auto tcp = std::make_unique<TcpListener>(*worker, dispatcher, spec.id, options_.tcp);
       if (!tcp->bind({address, spec.port}, error)) return false;
       udp_.push_back(std::move(udp));

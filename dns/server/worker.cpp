@@ -6,18 +6,20 @@
 
 namespace moat::dns::server {
 
-QueryPool::QueryPool(size_t size) {
-  all_.reserve(size);
-  free_.reserve(size);
-  for (size_t i = 0; i < size; ++i) {
-    all_.push_back(std::make_unique<Query>());
-    all_.back()->reply.reserve(1232);  // typical replies never reallocate
-    free_.push_back(all_.back().get());
-  }
+QueryPool::QueryPool(size_t capacity) : capacity_(capacity) {
+  all_.reserve(capacity);
+  free_.reserve(capacity);
 }
 
+// Queries are created on first need, up to the cap, and reused forever after: an idle server
+// stays small, a busy one stops allocating once warm.
 Query* QueryPool::take() {
-  if (free_.empty()) return nullptr;
+  if (free_.empty()) {
+    if (all_.size() >= capacity_) return nullptr;
+    all_.push_back(std::make_unique<Query>());
+    all_.back()->reply.reserve(1232);  // typical replies never reallocate
+    return all_.back().get();
+  }
   Query* q = free_.back();
   free_.pop_back();
   return q;

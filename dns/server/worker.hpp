@@ -31,12 +31,13 @@ using dns::bump;
 
 class QueryPool {
  public:
-  explicit QueryPool(size_t size);
-  Query* take();  // nullptr when exhausted
+  explicit QueryPool(size_t capacity);
+  Query* take();  // nullptr when `capacity` queries are out
   void give(Query* q);
-  size_t available() const { return free_.size(); }
+  size_t inUse() const { return all_.size() - free_.size(); }
 
  private:
+  size_t capacity_;
   std::vector<std::unique_ptr<Query>> all_;
   std::vector<Query*> free_;
 };

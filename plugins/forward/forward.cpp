@@ -41,7 +41,6 @@ Verdict Forward::onQuery(dns::Query& q) {
   if (!mine) return Verdict::Next;
   dns::writeErrorReply(q.reply, q.requestBytes(), &q.view, dns::RCode::ServFail);
   q.error = kNoHealthy;
-  q.errorPlugin = "forward";
   return Verdict::Answered;
 }
 

@@ -89,7 +89,7 @@ TEST_CASE("forward: dead upstreams end in SERVFAIL within the attempt budget") {
   CHECK(o.reply.id == 0x4242);
   CHECK(o.seconds < 3.0);  // 4 attempts (2 per upstream, CoreDNS's default cap) x 500 ms
   CHECK(o.seconds > 1.5);
-  CHECK(o.query->errorPlugin == "forward");
+  CHECK(o.query->errorPlugin.empty());  // CoreDNS prints forward errors bare
   CHECK(o.query->error.find("i/o timeout") != std::string_view::npos);
   CHECK(a.udpQueries() >= 1);
   CHECK(b.udpQueries() >= 1);

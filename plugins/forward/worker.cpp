@@ -82,7 +82,6 @@ Verdict Worker::begin(dns::Query& q, uint32_t s) {
     if (q.error.empty()) q.error = "too many queries in flight";
     dns::bump(stats_.refused);
     dns::writeErrorReply(q.reply, q.requestBytes(), &q.view, dns::RCode::Refused);
-    q.errorPlugin = kPlugin;
     return Verdict::Answered;
   }
   Slot& slot = slots_[*index];
@@ -180,7 +179,6 @@ std::optional<Verdict> Worker::fail(uint16_t i) {
   dns::Query& q = *slot.query;
   dns::writeErrorReply(q.reply, q.requestBytes(), &q.view, dns::RCode::ServFail);
   q.error = slot.lastError.empty() ? kNoHealthy : slot.lastError;
-  q.errorPlugin = kPlugin;
   dns::bump(stats_.servfails);
   release(i);
   return Verdict::Answered;

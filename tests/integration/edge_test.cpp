@@ -128,6 +128,7 @@ TEST_CASE("malformed packets: FORMERR when the header is readable, dropped other
   response[2] |= 0x80;  // a response: never answered (no reflection loops)
   CHECK(exchangeUdp(s.port(), response, std::chrono::milliseconds(300)).empty());
   CHECK(decode(exchangeUdp(s.port(), good)).rcode == 0);  // still serving
+  CHECK(s.stop() == 0);  // SIGTERM: a clean exit
 }
 
 TEST_CASE("a silent upstream gives SERVFAIL in bounded time, and errors logs why") {

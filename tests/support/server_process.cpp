@@ -116,6 +116,7 @@ ServerProcess::ServerProcess(const TempDir& dir, std::string corefile, std::vect
     if (up) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  stop();  // a constructor that fails runs no destructor: never leave the process behind
   FAIL("moat did not listen on port " << port_ << ": " << stderrText());
 }
 
