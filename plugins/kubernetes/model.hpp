@@ -1,0 +1,132 @@
+// The cluster as the kubernetes plugin sees it: an immutable snapshot built from Kubernetes
+// objects (Service, EndpointSlice, Endpoints, Pod, Namespace). Names keep their stored
+// spelling for answers; lookups use lowercased keys. Loaders (objects/) build it; the handler
+// (records) only reads it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace moat::plugins::kubernetes {
+
+struct Ip {
+  uint8_t family = 4;                // 4 or 6
+  std::array<uint8_t, 16> bytes{};   // v4 uses the first 4
+  std::span<const uint8_t> wire() const { return {bytes.data(), family == 4 ? 4u : 16u}; }
+  bool operator==(const Ip&) const = default;
+  static std::optional<Ip> parse(std::string_view text);  // "10.0.0.1", "fd00::1"
+  std::string str() const;
+};
+
+struct Port {
+  std::string name;       // may be empty (unnamed ports give no SRV by name)
+  std::string protocol;   // lowercase: "tcp", "udp", "sctp"
+  uint16_t port = 0;
+};
+
+struct EndpointAddress {
+  Ip ip;
+  std::string hostname;       // endpoint hostname, if set
+  std::string targetPodName;  // targetRef.name when targetRef.kind is Pod
+  bool ready = true;          // absent "ready" condition counts as ready
+};
+
+// One EndpointSlice, or one subset of a core/v1 Endpoints object.
+struct EndpointSet {
+  std::vector<EndpointAddress> addresses;
+  std::vector<Port> ports;
+};
+
+enum class ServiceKind : uint8_t { ClusterIP, Headless, ExternalName };
+
+struct Service {
+  std::string name;       // stored spelling
+  std::string ns;
+  ServiceKind kind = ServiceKind::ClusterIP;
+  std::vector<Ip> clusterIPs;      // ClusterIP kind: one per family (dual stack: two)
+  std::string externalName;        // ExternalName kind
+  std::vector<Port> ports;
+  std::vector<EndpointSet> endpoints;
+};
+
+struct Pod {
+  std::string name;
+  std::string ns;
+  std::vector<Ip> ips;
+};
+
+// What a reverse (PTR) lookup of one IP finds.
+struct ReverseEntry {
+  const Service* service = nullptr;
+  std::string hostname;  // empty: the IP is the service's cluster IP; else the endpoint hostname
+};
+
+// Counts reported after each load (and logged).
+struct LoadStats {
+  size_t services = 0, endpointSlices = 0, endpoints = 0, pods = 0, namespaces = 0, skipped = 0;
+};
+
+struct IpHash {
+  size_t operator()(const Ip& ip) const noexcept;
+};
+
+class Cluster {
+ public:
+  // Lowercased keys. Lookups never allocate (heterogeneous string_view keys).
+  const Service* findService(std::string_view nsLower, std::string_view nameLower) const;
+  bool hasNamespace(std::string_view nsLower) const;
+  std::span<const ReverseEntry> reverse(const Ip& ip) const;
+  bool hasPod(std::string_view nsLower, const Ip& ip) const;
+
+  const std::vector<std::unique_ptr<Service>>& services() const { return services_; }
+  const LoadStats& stats() const { return stats_; }
+  uint32_t serial() const { return serial_; }  // SOA serial: when this snapshot was built (unix time)
+
+  // Building (loaders only).
+  class Builder;
+
+ private:
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::vector<std::unique_ptr<Service>> services_;
+  std::unordered_map<std::string, const Service*, StringHash, std::equal_to<>> byKey_;  // "name.ns"
+  std::unordered_map<std::string, bool, StringHash, std::equal_to<>> namespaces_;
+  std::unordered_map<Ip, std::vector<ReverseEntry>, IpHash> reverse_;
+  std::unordered_map<std::string, std::vector<Ip>, StringHash, std::equal_to<>> podIpsByNs_;
+  LoadStats stats_;
+  uint32_t serial_ = 0;
+};
+
+using ClusterPtr = std::shared_ptr<const Cluster>;
+
+// Collects objects in any order (an EndpointSlice may come before its Service) and indexes them
+// once. Tests build fixture clusters with it directly.
+class Cluster::Builder {
+ public:
+  void addService(Service service);
+  // Endpoints of the service `serviceName` in `ns` (EndpointSlice label kubernetes.io/service-name,
+  // or the Endpoints object's own name). Endpoints for an unknown service are dropped at build.
+  void addEndpoints(std::string_view ns, std::string_view serviceName, EndpointSet set);
+  void addPod(Pod pod);
+  void addNamespace(std::string_view name);
+  void countSkipped() { ++stats_.skipped; }
+  ClusterPtr build(uint32_t serial);
+
+ private:
+  std::vector<Service> services_;
+  std::vector<std::pair<std::string, EndpointSet>> endpoints_;  // key "name.ns" lowercased
+  std::vector<Pod> pods_;
+  std::vector<std::string> namespaces_;
+  LoadStats stats_;
+};
+
+}  // namespace moat::plugins::kubernetes
