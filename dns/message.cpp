@@ -96,3 +96,106 @@ bool hasOpt(std::span<const uint8_t> msg) {
 }
 
 }  // namespace moat::dns
+
+namespace moat::dns {
+
+size_t readName(std::span<const uint8_t> msg, size_t off, std::vector<uint8_t>& out) {
+  out.clear();
+  size_t end = 0;  // where the name ends as stored at `off` (set at the first pointer)
+  for (int hops = 0; hops < 64; ++hops) {
+    if (off >= msg.size()) return 0;
+    uint8_t len = msg[off];
+    if ((len & 0xC0) == 0xC0) {
+      if (off + 1 >= msg.size()) return 0;
+      if (end == 0) end = off + 2;
+      off = static_cast<size_t>(len & 0x3F) << 8 | msg[off + 1];
+      continue;
+    }
+    if (len > kMaxLabelLen || off + 1 + len > msg.size()) return 0;
+    out.insert(out.end(), msg.begin() + static_cast<long>(off), msg.begin() + static_cast<long>(off + 1 + len));
+    if (out.size() > kMaxNameLen) return 0;
+    if (len == 0) return end != 0 ? end : off + 1;
+    off += 1u + len;
+  }
+  return 0;  // a pointer loop
+}
+
+namespace {
+
+// RDATA with embedded names: how many fixed bytes come before the name(s), and how many names.
+struct NameLayout {
+  size_t prefix;
+  int names;
+  size_t suffix;
+};
+
+NameLayout layoutOf(uint16_t type) {
+  switch (type) {
+    case rrtype::CNAME:
+    case rrtype::NS:
+    case rrtype::PTR:
+    case 39:  // DNAME
+      return {0, 1, 0};
+    case rrtype::MX:
+      return {2, 1, 0};
+    case rrtype::SRV:
+      return {6, 1, 0};
+    case rrtype::SOA:
+      return {0, 2, 20};
+    default:
+      return {0, 0, 0};
+  }
+}
+
+}  // namespace
+
+int appendAnswersExpanded(MessageWriter& w, std::span<const uint8_t> from, Section section) {
+  if (from.size() < kHeaderSize) return -1;
+  Header h = Header::read(from.data());
+  size_t off = kHeaderSize;
+  for (unsigned i = 0; i < h.qdcount; ++i) {
+    off = skipName(from, off);
+    if (off == 0 || off + 4 > from.size()) return -1;
+    off += 4;
+  }
+  // Expand into a scratch copy first so a malformed record appends nothing.
+  struct Rec {
+    std::vector<uint8_t> owner, rdata;
+    uint16_t type, klass;
+    uint32_t ttl;
+  };
+  std::vector<Rec> recs;
+  std::vector<uint8_t> name;
+  for (unsigned i = 0; i < h.ancount; ++i) {
+    Rec r;
+    off = readName(from, off, r.owner);
+    if (off == 0 || off + 10 > from.size()) return -1;
+    r.type = get16(&from[off]);
+    r.klass = get16(&from[off + 2]);
+    r.ttl = get32(&from[off + 4]);
+    size_t rdlen = get16(&from[off + 8]);
+    size_t rd = off + 10;
+    if (rd + rdlen > from.size()) return -1;
+    NameLayout layout = layoutOf(r.type);
+    if (layout.names == 0) {
+      r.rdata.assign(from.begin() + static_cast<long>(rd), from.begin() + static_cast<long>(rd + rdlen));
+    } else {
+      if (layout.prefix > rdlen) return -1;
+      r.rdata.assign(from.begin() + static_cast<long>(rd), from.begin() + static_cast<long>(rd + layout.prefix));
+      size_t at = rd + layout.prefix;
+      for (int n = 0; n < layout.names; ++n) {
+        at = readName(from, at, name);
+        if (at == 0 || at > rd + rdlen) return -1;
+        r.rdata.insert(r.rdata.end(), name.begin(), name.end());
+      }
+      if (at + layout.suffix != rd + rdlen) return -1;
+      r.rdata.insert(r.rdata.end(), from.begin() + static_cast<long>(at), from.begin() + static_cast<long>(at + layout.suffix));
+    }
+    off = rd + rdlen;
+    recs.push_back(std::move(r));
+  }
+  for (const Rec& r : recs) w.addRR(section, r.owner, r.type, r.klass, r.ttl, r.rdata);
+  return static_cast<int>(recs.size());
+}
+
+}  // namespace moat::dns

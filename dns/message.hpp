@@ -38,6 +38,16 @@ class MessageWriter {
 void writeErrorReply(std::vector<uint8_t>& out, std::span<const uint8_t> query,
                      const QueryView* view, RCode rcode);
 
+// Reads the (possibly compressed) name at `off` into `out` uncompressed; returns the offset just
+// past the name as stored at `off`, or 0 when it is malformed (loops, overruns, too long).
+size_t readName(std::span<const uint8_t> msg, size_t off, std::vector<uint8_t>& out);
+
+// Appends the answer records of message `from` to `w`'s `section` with every name written out
+// in full (pointers expanded, in owners and in the RDATA of CNAME, NS, PTR, DNAME, MX, SRV and
+// SOA), so they stay valid in another message. Returns how many were appended, or -1 (and
+// appends nothing) when `from` is malformed.
+int appendAnswersExpanded(MessageWriter& w, std::span<const uint8_t> from, Section section);
+
 // Appends an OPT RR (version 0, our UDP size, the DO bit echoed) and bumps ARCOUNT.
 void appendOpt(std::vector<uint8_t>& msg, uint16_t udpSize, bool dnssecOk);
 

@@ -80,6 +80,7 @@ struct Query {
   std::shared_ptr<const void> pin;  // keeps the configuration it started on alive
   const void* route = nullptr;      // the server block chosen for it
   uint16_t position = 0;            // index of the handler that returned Pending or answered
+  uint8_t depth = 0;                // 0 for a client's query, n for a subquery n levels down
   Dispatcher* dispatcher = nullptr;
 
   std::span<const uint8_t> requestBytes() const { return {request.data(), requestLen}; }
@@ -95,6 +96,7 @@ struct Query {
     pin.reset();
     route = nullptr;
     position = 0;
+    depth = 0;
     dispatcher = nullptr;
   }
 };

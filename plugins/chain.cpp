@@ -1,6 +1,8 @@
 #include "plugins/chain.hpp"
 
 #include "dns/message.hpp"
+#include <algorithm>
+
 #include "dns/counter.hpp"
 
 namespace moat::plugins {
@@ -60,7 +62,7 @@ void ChainRunner::run(dns::Query& q, const Chain& chain, size_t from) {
         q.position = static_cast<uint16_t>(i);
         // Keep this configuration alive until the handler resumes, even across a reload.
         if (!q.pin) q.pin = current(q.worker);
-        return;
+        return startQueued(q.worker);
       case Verdict::Drop:
         return q.sink->dropQuery(q);
     }
@@ -104,6 +106,89 @@ uint64_t ChainRunner::offTheEnd() const {
   uint64_t n = 0;
   for (const auto& s : slots_) n += s.stats.offTheEnd.load(std::memory_order_relaxed);
   return n;
+}
+
+}  // namespace moat::plugins
+
+namespace moat::plugins {
+
+// A subquery is built like a client's query (header, question, RD) and dispatched on the
+// parent's listener, so routing, the chain and forward treat it as any other query. It starts
+// only after the parent's handler returned Pending: a reply that comes back synchronously (hosts
+// answering, say) then resumes a parent that is already parked.
+bool ChainRunner::subquery(dns::Query& parent, std::span<const uint8_t> name, uint16_t type,
+                           SubqueryClient& client) {
+  if (parent.depth >= kMaxDepth || name.empty() || name.size() > dns::kMaxNameLen) return false;
+  WorkerSlot& slot = slots_[parent.worker];
+  Subquery* s = nullptr;
+  if (!slot.freeSubqueries.empty()) {
+    s = slot.freeSubqueries.back();
+    slot.freeSubqueries.pop_back();
+  } else if (slot.subqueries.size() < kMaxSubqueries) {
+    slot.subqueries.push_back(std::make_unique<Subquery>());
+    s = slot.subqueries.back().get();
+    s->runner = this;
+    s->worker = parent.worker;
+  } else {
+    return false;
+  }
+  dns::Query& q = s->query;
+  q.reset();
+  dns::Header h{parent.view.header.id, dns::flag::RD, 1, 0, 0, 0};
+  h.write(q.request.data());
+  std::copy(name.begin(), name.end(), q.request.begin() + dns::kHeaderSize);
+  size_t off = dns::kHeaderSize + name.size();
+  dns::put16(&q.request[off], type);
+  dns::put16(&q.request[off + 2], dns::rrclass::IN);
+  q.requestLen = static_cast<uint16_t>(off + 4);
+  if (dns::parseQuery(q.requestBytes(), q.view) != dns::ParseStatus::Ok) {
+    release(*s);
+    return false;
+  }
+  q.proto = parent.proto;
+  q.client = parent.client;
+  q.local = parent.local;
+  q.start = parent.start;
+  q.worker = parent.worker;
+  q.listener = parent.listener;
+  q.depth = static_cast<uint8_t>(parent.depth + 1);
+  q.sink = s;
+  q.dispatcher = this;
+  s->parent = &parent;
+  s->client = &client;
+  slot.queued.push_back(s);
+  return true;
+}
+
+void ChainRunner::startQueued(unsigned worker) {
+  auto& queued = slots_[worker].queued;
+  while (!queued.empty()) {
+    Subquery* s = queued.back();
+    queued.pop_back();
+    dispatch(s->query);
+  }
+}
+
+void ChainRunner::release(Subquery& s) {
+  s.query.reset();
+  s.parent = nullptr;
+  s.client = nullptr;
+  slots_[s.worker].freeSubqueries.push_back(&s);
+}
+
+void ChainRunner::Subquery::sendReply(dns::Query& q) {
+  dns::Query* p = parent;
+  SubqueryClient* c = client;
+  // The reply is handed over before the slot is reused; the client copies what it needs.
+  c->onSubquery(*p, q.reply);
+  runner->release(*this);
+}
+
+void ChainRunner::Subquery::dropQuery(dns::Query&) {
+  dns::Query* p = parent;
+  SubqueryClient* c = client;
+  c->onSubquery(*p, {});
+  runner->release(*this);
 }
 
 }  // namespace moat::plugins

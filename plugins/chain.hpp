@@ -50,16 +50,38 @@ class ChainRunner final : public Runner {
 
   void dispatch(dns::Query& q) override;
   void resume(dns::Query& q, Verdict verdict) override;
+  bool subquery(dns::Query& parent, std::span<const uint8_t> name, uint16_t type,
+                SubqueryClient& client) override;
 
   uint64_t refusedNoZone() const;
   uint64_t offTheEnd() const;
 
  private:
+  static constexpr uint8_t kMaxDepth = 4;       // ExternalName -> ExternalName -> ... bounded
+  static constexpr size_t kMaxSubqueries = 256;  // per worker in flight
+
+  // A subquery in flight: its own Query (a synthetic request), the parent, who gets the reply.
+  struct Subquery final : dns::ReplySink {
+    ChainRunner* runner = nullptr;
+    unsigned worker = 0;
+    dns::Query query;
+    dns::Query* parent = nullptr;
+    SubqueryClient* client = nullptr;
+    void sendReply(dns::Query& q) override;
+    void dropQuery(dns::Query& q) override;
+  };
+
   struct alignas(64) WorkerSlot {
     uint64_t generation = 0;
     std::shared_ptr<const RouteTable> table;
     RunnerStats stats;
+    std::vector<std::unique_ptr<Subquery>> subqueries;  // created on first use, reused
+    std::vector<Subquery*> freeSubqueries;
+    std::vector<Subquery*> queued;  // asked for during onQuery; started once the parent is Pending
   };
+
+  void startQueued(unsigned worker);
+  void release(Subquery& s);
 
   const std::shared_ptr<const RouteTable>& current(unsigned worker);
   void run(dns::Query& q, const Chain& chain, size_t from);

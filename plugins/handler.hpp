@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "dns/query.hpp"
@@ -33,11 +34,27 @@ class Handler {
 
 using HandlerPtr = std::shared_ptr<Handler>;
 
+// A handler that asked the server to resolve a name for it (see Runner::subquery).
+class SubqueryClient {
+ public:
+  virtual ~SubqueryClient() = default;
+  // The subquery's reply (uncompressed names not guaranteed), or empty when it was dropped.
+  // Called on the parent's worker, never from inside the parent's onQuery.
+  virtual void onSubquery(dns::Query& parent, std::span<const uint8_t> reply) = 0;
+};
+
 // Runs chains. The server's dispatcher is one; tests use a fake one to see what a pending
 // handler resumed with.
 class Runner : public dns::Dispatcher {
  public:
   virtual void resume(dns::Query& q, Verdict verdict) = 0;
+
+  // Resolves NAME/TYPE through the whole server, as if the parent's client had asked on the
+  // same listener (CoreDNS's upstream.Lookup: how ExternalName targets reach forward). The
+  // caller returns Verdict::Pending and resumes the parent from onSubquery. False when it
+  // cannot start (nesting too deep, no capacity): answer without it.
+  virtual bool subquery(dns::Query& parent, std::span<const uint8_t> name, uint16_t type,
+                        SubqueryClient& client) = 0;
 };
 
 // A pending handler finishes a query through this (Next continues with the following handler).

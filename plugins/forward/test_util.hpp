@@ -67,6 +67,7 @@ class RecordingRunner final : public Runner {
  public:
   void dispatch(dns::Query&) override {}
   void resume(dns::Query& q, Verdict v) override { resumed.push_back({&q, v}); }
+  bool subquery(dns::Query&, std::span<const uint8_t>, uint16_t, SubqueryClient&) override { return false; }
   const Verdict* verdictFor(const dns::Query& q) const {
     for (const auto& r : resumed) {
       if (r.first == &q) return &r.second;

@@ -1,0 +1,164 @@
+#include "plugins/chain.hpp"
+
+#include <doctest/doctest.h>
+
+#include "dns/message.hpp"
+#include "dns/name.hpp"
+#include "tests/support/dns_test_util.hpp"
+
+using namespace moat;
+using namespace moat::plugins;
+using moat::testing::decode;
+using moat::testing::loadQuery;
+using moat::testing::makeQuery;
+
+namespace {
+
+struct CaptureSink final : dns::ReplySink {
+  std::vector<std::vector<uint8_t>> sent;
+  int dropped = 0;
+  void sendReply(dns::Query& q) override { sent.push_back(q.reply); }
+  void dropQuery(dns::Query&) override { ++dropped; }
+};
+
+// Answers A 192.0.2.1 for any name; with `park` set it goes Pending and is resumed by the test.
+struct AnswerA final : Handler {
+  bool park = false;
+  dns::Query* parked = nullptr;
+  int seen = 0;
+  Verdict onQuery(dns::Query& q) override {
+    ++seen;
+    const uint8_t addr[4] = {192, 0, 2, 1};
+    dns::MessageWriter w(q.reply);
+    w.startReply(q.requestBytes(), q.view, dns::RCode::NoError, true);
+    w.addRR(dns::Section::Answer, q.view.question.lowerName(), dns::rrtype::A, dns::rrclass::IN, 30, addr);
+    if (park) {
+      parked = &q;
+      return Verdict::Pending;
+    }
+    return Verdict::Answered;
+  }
+  std::string_view name() const override { return "answer"; }
+};
+
+// Answers with a CNAME to target.b. and whatever the server answers for the target, as
+// kubernetes does for an ExternalName.
+struct Chaser final : Handler, SubqueryClient {
+  bool started = false;
+  Verdict onQuery(dns::Query& q) override {
+    auto target = *dns::nameFromText("target.b.");
+    started = static_cast<Runner*>(q.dispatcher)->subquery(q, target, dns::rrtype::A, *this);
+    if (!started) return Verdict::Next;
+    return Verdict::Pending;
+  }
+  void onSubquery(dns::Query& parent, std::span<const uint8_t> reply) override {
+    dns::MessageWriter w(parent.reply);
+    w.startReply(parent.requestBytes(), parent.view, dns::RCode::NoError, true);
+    auto target = *dns::nameFromText("target.b.");
+    w.addRR(dns::Section::Answer, parent.view.question.lowerName(), dns::rrtype::CNAME,
+            dns::rrclass::IN, 5, target);
+    dns::appendAnswersExpanded(w, reply, dns::Section::Answer);
+    resume(parent, Verdict::Answered);
+  }
+  std::string_view name() const override { return "chaser"; }
+};
+
+struct Fixture {
+  std::shared_ptr<AnswerA> answer = std::make_shared<AnswerA>();
+  std::shared_ptr<Chaser> chaser = std::make_shared<Chaser>();
+  ChainRunner runner{1};
+  CaptureSink sink;
+
+  Fixture() {
+    auto table = std::make_shared<RouteTable>();
+    table->listeners.emplace_back();
+    auto& routes = table->listeners[0];
+    auto a = std::make_shared<Chain>();
+    a->add(chaser);
+    auto b = std::make_shared<Chain>();
+    b->add(answer);
+    routes.chains.resize(2);
+    routes.chains[static_cast<size_t>(routes.zones.add("a."))] = a;
+    routes.chains[static_cast<size_t>(routes.zones.add("b."))] = b;
+    runner.publish(table);
+  }
+
+  void ask(dns::Query& q, const char* name) {
+    loadQuery(q, makeQuery({.name = name}));
+    q.sink = &sink;
+    q.dispatcher = &runner;
+    runner.dispatch(q);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a subquery answered synchronously resumes the parked parent") {
+  Fixture f;
+  dns::Query q;
+  f.ask(q, "ext.a.");
+  CHECK(f.chaser->started);
+  REQUIRE(f.sink.sent.size() == 1);
+  auto r = decode(f.sink.sent[0]);
+  REQUIRE(r.answer.size() == 2);
+  CHECK(r.answer[0] == "ext.a. 5 IN CNAME target.b.");
+  CHECK(r.answer[1] == "target.b. 30 IN A 192.0.2.1");
+  CHECK(f.answer->seen == 1);
+}
+
+TEST_CASE("a subquery that goes pending completes the parent when it resumes") {
+  Fixture f;
+  f.answer->park = true;
+  dns::Query q;
+  f.ask(q, "ext.a.");
+  CHECK(f.sink.sent.empty());
+  REQUIRE(f.answer->parked != nullptr);
+  resume(*f.answer->parked, Verdict::Answered);
+  REQUIRE(f.sink.sent.size() == 1);
+  CHECK(decode(f.sink.sent[0]).answer.size() == 2);
+}
+
+TEST_CASE("subqueries nest only so deep: a chain of them ends instead of looping") {
+  // zone a. chases target.b.; make b. chase too by routing it to the chaser: a loop.
+  Fixture f;
+  auto table = std::make_shared<RouteTable>();
+  table->listeners.emplace_back();
+  auto loop = std::make_shared<Chain>();
+  loop->add(f.chaser);
+  loop->add(f.answer);  // reached once the chaser cannot go deeper
+  table->listeners[0].chains.resize(1);
+  table->listeners[0].chains[static_cast<size_t>(table->listeners[0].zones.add("."))] = loop;
+  f.runner.publish(table);
+  dns::Query q;
+  f.ask(q, "start.a.");
+  REQUIRE(f.sink.sent.size() == 1);
+  auto r = decode(f.sink.sent[0]);
+  // Four levels of CNAME, then the innermost query was answered by `answer`.
+  CHECK(r.answer.size() == 5);
+  CHECK(f.answer->seen == 1);
+}
+
+TEST_CASE("no zone: REFUSED; off the end of the chain: SERVFAIL with an error") {
+  Fixture f;
+  auto table = std::make_shared<RouteTable>();
+  table->listeners.emplace_back();
+  struct Pass final : Handler {
+    Verdict onQuery(dns::Query&) override { return Verdict::Next; }
+    std::string_view name() const override { return "pass"; }
+  };
+  auto passChain = std::make_shared<Chain>();
+  passChain->add(std::make_shared<Pass>());
+  table->listeners[0].chains.resize(1);
+  table->listeners[0].chains[static_cast<size_t>(table->listeners[0].zones.add("example.org."))] = passChain;
+  f.runner.publish(table);
+  dns::Query q1, q2;
+  f.ask(q1, "www.example.com.");
+  f.ask(q2, "www.example.org.");
+  REQUIRE(f.sink.sent.size() == 2);
+  CHECK(decode(f.sink.sent[0]).rcode == 5);
+  CHECK(decode(f.sink.sent[1]).rcode == 2);
+  CHECK(q2.error == "no next plugin found");
+  CHECK(q2.errorPlugin == "pass");
+  CHECK(f.runner.refusedNoZone() == 1);
+  CHECK(f.runner.offTheEnd() == 1);
+}
