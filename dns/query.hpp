@@ -66,6 +66,11 @@ struct Query {
 
   // --- the reply, built by a handler (or by the chain runner for error rcodes)
   std::vector<uint8_t> reply;
+  // Once the chain answered, the reply is fitted for the wire (OPT echoed, truncated to the
+  // client's buffer) before onReply runs, so observers see the flags the client gets; the size
+  // the chain wrote is kept because that is what CoreDNS logs as {rsize}.
+  bool finalized = false;
+  uint16_t chainReplySize = 0;
   // A plugin error for the `errors` plugin; points at static or handler-owned text.
   std::string_view error;
   // Set when CoreDNS would wrap the error as plugin.Error ("plugin/NAME: text"), e.g. the
@@ -89,6 +94,8 @@ struct Query {
   void reset() {
     requestLen = 0;
     reply.clear();
+    finalized = false;
+    chainReplySize = 0;
     error = {};
     errorPlugin = {};
     sink = nullptr;

@@ -1,6 +1,7 @@
 #include "plugins/chain.hpp"
 
 #include "dns/message.hpp"
+#include "dns/reply_fit.hpp"
 #include <algorithm>
 
 #include "dns/counter.hpp"
@@ -76,6 +77,9 @@ void ChainRunner::run(dns::Query& q, const Chain& chain, size_t from) {
 }
 
 void ChainRunner::finish(dns::Query& q, const Chain& chain, size_t last) {
+  q.chainReplySize = static_cast<uint16_t>(q.reply.size());
+  dns::finalizeReply(q.reply, q.view, q.proto);
+  q.finalized = true;
   for (size_t j = last + 1; j-- > 0;) {
     if (chain.observes[j]) chain.handlers[j]->onReply(q);
   }

@@ -162,3 +162,51 @@ TEST_CASE("no zone: REFUSED; off the end of the chain: SERVFAIL with an error") 
   CHECK(f.runner.refusedNoZone() == 1);
   CHECK(f.runner.offTheEnd() == 1);
 }
+
+TEST_CASE("observers see the reply as the client gets it, and the size the chain wrote") {
+  struct Big final : Handler {
+    Verdict onQuery(dns::Query& q) override {
+      dns::MessageWriter w(q.reply);
+      w.startReply(q.requestBytes(), q.view, dns::RCode::NoError, true);
+      for (uint8_t i = 0; i < 100; ++i) {
+        const uint8_t addr[4] = {10, 0, 0, i};
+        w.addRR(dns::Section::Answer, q.view.question.lowerName(), dns::rrtype::A, dns::rrclass::IN, 30, addr);
+      }
+      return Verdict::Answered;
+    }
+    std::string_view name() const override { return "big"; }
+  };
+  struct Observer final : Handler {
+    size_t chainSize = 0, finalSize = 0;
+    bool tc = false;
+    Verdict onQuery(dns::Query&) override { return Verdict::Next; }
+    void onReply(dns::Query& q) override {
+      chainSize = q.chainReplySize;
+      finalSize = q.reply.size();
+      tc = (dns::get16(q.reply.data() + 2) & dns::flag::TC) != 0;
+    }
+    bool observesReplies() const override { return true; }
+    std::string_view name() const override { return "observer"; }
+  };
+  auto observer = std::make_shared<Observer>();
+  auto chain = std::make_shared<Chain>();
+  chain->add(observer);
+  chain->add(std::make_shared<Big>());
+  auto table = std::make_shared<RouteTable>();
+  table->listeners.emplace_back();
+  table->listeners[0].chains.resize(1);
+  table->listeners[0].chains[static_cast<size_t>(table->listeners[0].zones.add("."))] = chain;
+  ChainRunner runner(1);
+  runner.publish(table);
+  CaptureSink sink;
+  dns::Query q;
+  loadQuery(q, makeQuery({.name = "many.example."}));
+  q.sink = &sink;
+  q.dispatcher = &runner;
+  runner.dispatch(q);
+  CHECK(observer->chainSize == 12 + 18 + 100 * (14 + 14));
+  CHECK(observer->finalSize <= 512);
+  CHECK(observer->tc);
+  REQUIRE(sink.sent.size() == 1);
+  CHECK(sink.sent[0].size() == observer->finalSize);
+}

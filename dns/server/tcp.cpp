@@ -154,7 +154,7 @@ void TcpConnection::finishQuery(Query& q) {
 
 void TcpConnection::sendReply(Query& q) {
   if (!closed_) {
-    finalizeReply(q.reply, q.view, Proto::Tcp);
+    if (!q.finalized) finalizeReply(q.reply, q.view, Proto::Tcp);
     uint8_t prefix[2];
     put16(prefix, static_cast<uint16_t>(q.reply.size()));
     pending_.insert(pending_.end(), prefix, prefix + 2);

@@ -107,7 +107,7 @@ void UdpListener::refuseWithoutQuery() {
 }
 
 void UdpListener::sendReply(Query& q) {
-  finalizeReply(q.reply, q.view, Proto::Udp);
+  if (!q.finalized) finalizeReply(q.reply, q.view, Proto::Udp);
   ssize_t sent = ::sendto(socket_.native_handle(), q.reply.data(), q.reply.size(), MSG_DONTWAIT,
                           reinterpret_cast<const sockaddr*>(&q.client.addr), q.client.len);
   if (sent < 0) bump(worker_.stats().sendFailed);

@@ -212,7 +212,7 @@ void formatEntry(const Format& format, const dns::Query& q,
           appendText(out, kEmptyValue);
         }
         break;
-      case Field::RSize: appendInt(out, q.reply.size()); break;
+      case Field::RSize: appendInt(out, q.finalized ? q.chainReplySize : q.reply.size()); break;
       case Field::Duration: appendSeconds(out, now - q.start); break;
       case Field::RFlags:
         if (q.reply.size() >= dns::kHeaderSize) {
