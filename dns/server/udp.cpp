@@ -1,5 +1,9 @@
 #include "dns/server/udp.hpp"
 
+#include <netinet/in.h>
+
+#include <cstring>
+
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/socket_base.hpp>
 
@@ -24,6 +28,18 @@ bool UdpListener::bind(const asio::ip::udp::endpoint& endpoint, std::string& err
   if (!ec) socket_.set_option(asio::socket_base::receive_buffer_size(4 << 20), ec);
   if (!ec) socket_.non_blocking(true, ec);
   if (!ec) socket_.bind(endpoint, ec);
+  wildcard_ = endpoint.address().is_unspecified();
+  if (!ec && wildcard_) {
+    int on = 1;
+    // Both on an IPv6 socket: IPv4 datagrams arrive there as v4-mapped and report IP_PKTINFO.
+    if (endpoint.address().is_v6()) ::setsockopt(socket_.native_handle(), IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on);
+    ::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_PKTINFO, &on, sizeof on);
+  }
+  if (!ec) {
+    auto local = socket_.local_endpoint(ec);
+    std::memcpy(&bound_.addr, local.data(), local.size());
+    bound_.len = static_cast<socklen_t>(local.size());
+  }
   if (ec) {
     error = "udp " + endpoint.address().to_string() + ":" + std::to_string(endpoint.port()) +
             ": " + ec.message();
@@ -62,6 +78,10 @@ void UdpListener::onReadable() {
       msgs_[n].msg_hdr.msg_namelen = sizeof q->client.addr;
       msgs_[n].msg_hdr.msg_iov = &iovs_[n];
       msgs_[n].msg_hdr.msg_iovlen = 1;
+      if (wildcard_) {
+        msgs_[n].msg_hdr.msg_control = control_[n].data();
+        msgs_[n].msg_hdr.msg_controllen = kControlSize;
+      }
       ++n;
     }
     if (n == 0) {
@@ -76,6 +96,11 @@ void UdpListener::onReadable() {
       Query& q = *slots_[i];
       q.requestLen = static_cast<uint16_t>(msgs_[i].msg_len);
       q.client.len = msgs_[i].msg_hdr.msg_namelen;
+      if (wildcard_) {
+        readDestination(msgs_[i].msg_hdr, q);
+      } else {
+        q.local = bound_;
+      }
       q.proto = Proto::Udp;
       q.start = now;
       q.sink = this;
@@ -108,12 +133,72 @@ void UdpListener::refuseWithoutQuery() {
 
 void UdpListener::sendReply(Query& q) {
   if (!q.finalized) finalizeReply(q.reply, q.view, Proto::Udp);
-  ssize_t sent = ::sendto(socket_.native_handle(), q.reply.data(), q.reply.size(), MSG_DONTWAIT,
-                          reinterpret_cast<const sockaddr*>(&q.client.addr), q.client.len);
+  ssize_t sent = wildcard_ && q.local.len != 0
+                     ? sendFromDestination(q)
+                     : ::sendto(socket_.native_handle(), q.reply.data(), q.reply.size(), MSG_DONTWAIT,
+                                reinterpret_cast<const sockaddr*>(&q.client.addr), q.client.len);
   if (sent < 0) bump(worker_.stats().sendFailed);
   worker_.pool().give(&q);
 }
 
 void UdpListener::dropQuery(Query& q) { worker_.pool().give(&q); }
+
+// The address the client sent to, from the packet-info control message, kept in q.local (the
+// interface index rides along in sin6_scope_id / is not needed for IPv4).
+void UdpListener::readDestination(const msghdr& msg, Query& q) const {
+  q.local = {};
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&msg), c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      in_pktinfo info;
+      std::memcpy(&info, CMSG_DATA(c), sizeof info);
+      auto& a = reinterpret_cast<sockaddr_in&>(q.local.addr);
+      a.sin_family = AF_INET;
+      a.sin_addr = info.ipi_addr;
+      a.sin_port = reinterpret_cast<const sockaddr_in6&>(bound_.addr).sin6_port;  // same offset in both
+      q.local.len = sizeof(sockaddr_in);
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      in6_pktinfo info;
+      std::memcpy(&info, CMSG_DATA(c), sizeof info);
+      auto& a = reinterpret_cast<sockaddr_in6&>(q.local.addr);
+      a.sin6_family = AF_INET6;
+      a.sin6_addr = info.ipi6_addr;
+      a.sin6_port = reinterpret_cast<const sockaddr_in6&>(bound_.addr).sin6_port;
+      a.sin6_scope_id = info.ipi6_ifindex;
+      q.local.len = sizeof(sockaddr_in6);
+    }
+  }
+}
+
+ssize_t UdpListener::sendFromDestination(const Query& q) {
+  iovec iov{const_cast<uint8_t*>(q.reply.data()), q.reply.size()};
+  alignas(cmsghdr) std::array<uint8_t, kControlSize> control{};
+  msghdr msg{};
+  msg.msg_name = const_cast<sockaddr_storage*>(&q.client.addr);
+  msg.msg_namelen = q.client.len;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.data();
+  if (q.local.family() == AF_INET) {
+    msg.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+    in_pktinfo info{};
+    info.ipi_spec_dst = reinterpret_cast<const sockaddr_in&>(q.local.addr).sin_addr;
+    std::memcpy(CMSG_DATA(c), &info, sizeof info);
+  } else {
+    msg.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = IPPROTO_IPV6;
+    c->cmsg_type = IPV6_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+    in6_pktinfo info{};
+    info.ipi6_addr = reinterpret_cast<const sockaddr_in6&>(q.local.addr).sin6_addr;
+    info.ipi6_ifindex = reinterpret_cast<const sockaddr_in6&>(q.local.addr).sin6_scope_id;
+    std::memcpy(CMSG_DATA(c), &info, sizeof info);
+  }
+  return ::sendmsg(socket_.native_handle(), &msg, MSG_DONTWAIT);
+}
 
 }  // namespace moat::dns::server

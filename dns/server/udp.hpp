@@ -1,6 +1,8 @@
 // A worker's UDP socket for one listener (SO_REUSEPORT: every worker binds the same address and
 // the kernel spreads datagrams). Datagrams are read in batches with recvmmsg straight into
-// pooled Query buffers; replies go out with a non-blocking sendto.
+// pooled Query buffers; replies go out with a non-blocking send. A socket bound to every
+// address learns each datagram's destination (IP_PKTINFO / IPV6_PKTINFO) and answers from it,
+// so a multi-homed host never replies from an address the client did not ask.
 #pragma once
 
 #include <sys/socket.h>
@@ -31,6 +33,8 @@ class UdpListener final : public ReplySink {
   void arm();
   void onReadable();
   void refuseWithoutQuery();
+  void readDestination(const msghdr& msg, Query& q) const;
+  ssize_t sendFromDestination(const Query& q);
 
   Worker& worker_;
   Dispatcher& dispatcher_;
@@ -39,6 +43,10 @@ class UdpListener final : public ReplySink {
   std::array<mmsghdr, kBatch> msgs_{};
   std::array<iovec, kBatch> iovs_{};
   std::array<Query*, kBatch> slots_{};
+  static constexpr size_t kControlSize = 128;  // IPv4 on a dual-stack socket reports both pktinfos
+  std::array<std::array<uint8_t, kControlSize>, kBatch> control_{};
+  bool wildcard_ = false;
+  Endpoint bound_;
 };
 
 }  // namespace moat::dns::server

@@ -186,3 +186,15 @@ TEST_CASE("the shipped default Corefile answers from its example hosts and forwa
   CHECK(who.rcode == 0);
   CHECK(who.additional.size() == 2);
 }
+
+TEST_CASE("a listener on every address answers from the address the client asked") {
+  // 127.0.0.2 is on lo like 127.0.0.1; without packet info the kernel would answer from
+  // 127.0.0.1 and dig would reject the reply as coming from an unexpected source.
+  TempDir dir;
+  ServerProcess s(dir, ".:@PORT@ {\n  whoami\n}\n");
+  std::string viaSecond = dig(s.port(), {"@127.0.0.2", "who.example."});
+  CHECK(viaSecond.find("status: NOERROR") != std::string::npos);
+  CHECK(viaSecond.find("SERVER: 127.0.0.2#") != std::string::npos);
+  std::string viaV6 = dig(s.port(), {"@::1", "who.example."});
+  CHECK(viaV6.find("status: NOERROR") != std::string::npos);
+}

@@ -11,6 +11,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -195,7 +196,10 @@ int runCommand(const std::vector<std::string>& argv, std::string& out, std::chro
 }
 
 std::string dig(uint16_t port, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"dig", "@127.0.0.1", "-p", std::to_string(port), "+time=2", "+tries=1"};
+  // A server given in `args` ("@::1") replaces the default: dig uses the first one it sees.
+  bool server = std::any_of(args.begin(), args.end(), [](const std::string& a) { return a.rfind('@', 0) == 0; });
+  std::vector<std::string> argv = {"dig", "-p", std::to_string(port), "+time=2", "+tries=1"};
+  if (!server) argv.insert(argv.begin() + 1, "@127.0.0.1");
   argv.insert(argv.end(), args.begin(), args.end());
   std::string out;
   runCommand(argv, out);

@@ -53,7 +53,8 @@ class ServerProcess {
 int runCommand(const std::vector<std::string>& argv, std::string& out,
                std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
-// dig @127.0.0.1 -p PORT <args...> +time=2 +tries=1; returns dig's stdout.
+// dig @127.0.0.1 -p PORT <args...> +time=2 +tries=1 (an "@server" in args replaces 127.0.0.1);
+// returns dig's stdout.
 std::string dig(uint16_t port, const std::vector<std::string>& args);
 
 // Sends one query over UDP or TCP to 127.0.0.1:port, returns the raw reply (empty on timeout).
