@@ -7,6 +7,7 @@
 #include "plugins/errors/errors.hpp"
 #include "plugins/forward/forward.hpp"
 #include "plugins/hosts/hosts.hpp"
+#include "plugins/loadbalance/loadbalance.hpp"
 #include "plugins/log/log.hpp"
 #include "plugins/plugin.hpp"
 #include "plugins/whoami/whoami.hpp"
@@ -15,10 +16,11 @@ namespace moat::plugins {
 
 namespace {
 
-const std::array<PluginSpec, 6> kPlugins = {{
+const std::array<PluginSpec, 7> kPlugins = {{
     {"bind", false, bind::setupBind},
     {"errors", true, errors::setupErrors},
     {"log", false, log::setupLog},
+    {"loadbalance", false, loadbalance::setupLoadbalance},
     {"hosts", true, hosts::setupHosts},
     {"forward", false, forward::setupForward},
     {"whoami", false, whoami::setupWhoami},
