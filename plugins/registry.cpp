@@ -7,6 +7,7 @@
 #include "plugins/errors/errors.hpp"
 #include "plugins/forward/forward.hpp"
 #include "plugins/hosts/hosts.hpp"
+#include "plugins/kubernetes/kubernetes.hpp"
 #include "plugins/loadbalance/loadbalance.hpp"
 #include "plugins/log/log.hpp"
 #include "plugins/plugin.hpp"
@@ -16,12 +17,13 @@ namespace moat::plugins {
 
 namespace {
 
-const std::array<PluginSpec, 7> kPlugins = {{
+const std::array<PluginSpec, 8> kPlugins = {{
     {"bind", false, bind::setupBind},
     {"errors", true, errors::setupErrors},
     {"log", false, log::setupLog},
     {"loadbalance", false, loadbalance::setupLoadbalance},
     {"hosts", true, hosts::setupHosts},
+    {"kubernetes", true, kubernetes::setupKubernetes},
     {"forward", false, forward::setupForward},
     {"whoami", false, whoami::setupWhoami},
 }};

@@ -104,7 +104,7 @@ bool Store::refresh() {
     // Keep serving what was loaded last: a file being replaced or briefly missing must not
     // empty the answers. Say so once per outage, not once per poll.
     if (!failureLogged_) {
-      spdlog::warn("[WARNING] plugin/hosts: cannot read {}: {}; keeping the last {} entries", path_,
+      spdlog::warn("plugin/hosts: cannot read {}: {}; keeping the last {} entries", path_,
                    std::strerror(err), current()->entries());
       failureLogged_ = true;
     }
