@@ -82,6 +82,8 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
   auto table = std::make_shared<plugins::RouteTable>();
   std::map<ListenerKey, uint16_t> listenerIds;
   std::string baseDir = std::filesystem::path(corefile.path).parent_path().string();
+  // Every handler that reports readiness in a block that loads `ready` (CoreDNS's rule).
+  auto readiness = std::make_shared<std::vector<std::shared_ptr<const plugins::Readiness>>>();
 
   for (const conf::ServerBlock& block : corefile.blocks) {
     auto checked = checkDirectives(block, rt.warnings);
@@ -99,6 +101,8 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
     ctx.baseDir = baseDir;
     ctx.loops = options.loops;
     ctx.warnings = &rt.warnings;
+    ctx.http = &rt.http;
+    ctx.readiness = readiness;
     for (const auto& k : keys) {
       if (std::find(ctx.zones.begin(), ctx.zones.end(), k.zone) == ctx.zones.end()) ctx.zones.push_back(k.zone);
     }
@@ -121,6 +125,13 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
       if (*handler) chain->add(std::move(*handler));
     }
     chain->zone = ctx.zones.empty() ? "." : ctx.zones.front();
+    bool loadsReady = std::any_of(block.directives.begin(), block.directives.end(),
+                                  [](const conf::Directive& d) { return d.name.text == "ready"; });
+    if (loadsReady) {
+      for (const auto& h : chain->handlers) {
+        if (auto r = std::dynamic_pointer_cast<const plugins::Readiness>(h)) readiness->push_back(r);
+      }
+    }
 
     auto addresses = plugins::bind::bindAddresses(bindStanzas);
     if (!addresses) return addresses.error();

@@ -26,6 +26,7 @@ struct Runtime {
   std::vector<dns::server::ListenSpec> listeners;  // id = index into routes->listeners
   std::vector<std::string> banner;                 // "example.org.:1053" per served zone, as CoreDNS prints
   std::vector<conf::Diag> warnings;
+  std::vector<dns::server::HttpRoute> http;        // health, ready, metrics: bound by the program
 };
 
 // Directive names a block uses that Moat cannot run: unknown (with did-you-mean), or a CoreDNS

@@ -34,6 +34,15 @@ class Handler {
 
 using HandlerPtr = std::shared_ptr<Handler>;
 
+// A handler that is not ready to answer yet (kubernetes before its first snapshot) implements
+// this too; `ready` reports the ones in its blocks that are not ready.
+class Readiness {
+ public:
+  virtual ~Readiness() = default;
+  virtual bool ready() const = 0;
+  virtual std::string_view readinessName() const = 0;  // the plugin name /ready lists
+};
+
 // A handler that asked the server to resolve a name for it (see Runner::subquery).
 class SubqueryClient {
  public:

@@ -3,6 +3,7 @@
 // execution order (DESIGN.md §3).
 #pragma once
 
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -10,6 +11,7 @@
 
 #include "conf/ast.hpp"
 #include "conf/diag.hpp"
+#include "dns/server/http_route.hpp"
 #include "plugins/handler.hpp"
 
 namespace boost::asio {
@@ -18,6 +20,9 @@ class io_context;
 
 namespace moat::plugins {
 
+using dns::server::HttpResponse;
+using dns::server::HttpRoute;
+
 struct SetupContext {
   const conf::ServerBlock* block = nullptr;
   std::vector<std::string> zones;                // the block's zones, normalised ("example.org.")
@@ -25,6 +30,10 @@ struct SetupContext {
   std::string baseDir;                           // the Corefile's directory, for relative paths
   std::span<boost::asio::io_context* const> loops;  // one event loop per worker
   std::vector<conf::Diag>* warnings = nullptr;   // non-fatal findings (start-up prints them)
+  std::vector<HttpRoute>* http = nullptr;        // routes the plugins serve (whole process)
+  // Handlers that report readiness in every block that loads `ready` (whole process). Filled
+  // by the runtime after each such block's chain is built, so `ready` reads it lazily.
+  std::shared_ptr<const std::vector<std::shared_ptr<const Readiness>>> readiness;
 };
 
 struct PluginSpec {
@@ -33,6 +42,7 @@ struct PluginSpec {
   // Builds the handler; nullptr with no error means "configures the server, no query path role".
   conf::Result<HandlerPtr> (*setup)(const SetupContext&) = nullptr;
 };
+
 
 // Moat's plugins, in execution order.
 std::span<const PluginSpec> registry();

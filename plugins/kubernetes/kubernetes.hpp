@@ -40,7 +40,7 @@ class FixedSource final : public ClusterSource {
   ClusterPtr cluster_;
 };
 
-class Kubernetes final : public Handler, public SubqueryClient {
+class Kubernetes final : public Handler, public SubqueryClient, public Readiness {
  public:
   // `workers`: how many event loops will query it. `localIps`: this host's non-loopback
   // addresses, for NS answers (setup reads them from the interfaces).
@@ -53,7 +53,8 @@ class Kubernetes final : public Handler, public SubqueryClient {
   void onSubquery(dns::Query& parent, std::span<const uint8_t> reply) override;
 
   // For `ready`: true once the objects loaded.
-  bool ready() const { return source_->loaded(); }
+  bool ready() const override { return source_->loaded(); }
+  std::string_view readinessName() const override { return "kubernetes"; }
   ClusterSource& source() { return *source_; }
 
  private:
