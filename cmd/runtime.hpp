@@ -11,6 +11,7 @@
 
 #include "conf/ast.hpp"
 #include "conf/diag.hpp"
+#include "dns/server/http_route.hpp"
 #include "dns/server/server.hpp"
 #include "plugins/chain.hpp"
 
