@@ -7,18 +7,24 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include "cmd/flags.hpp"
+#include "cmd/reload.hpp"
 #include "cmd/runtime.hpp"
 #include "cmd/version.hpp"
 #include "conf/parser.hpp"
 #include "dns/log.hpp"
+#include "dns/server/http.hpp"
 #include "dns/server/server.hpp"
 #include "plugins/plugin.hpp"
+#include "plugins/reload/reload.hpp"
+#include "plugins/ready/ready.hpp"
 
 namespace {
 
@@ -71,6 +77,12 @@ int serve(const app::Flags& flags) {
     std::fprintf(stderr, "listen %s\n", error.c_str());
     return 1;
   }
+  // health, ready (and metrics): bound before DNS starts, so probes find them as soon as it does.
+  dns::server::HttpServer http;
+  if (!runtime->http.empty() && !http.listen(runtime->http, error)) {
+    std::fprintf(stderr, "listen %s\n", error.c_str());
+    return 1;
+  }
   if (!flags.pidfile.empty()) std::ofstream(flags.pidfile) << getpid() << "\n";
 
   // Signals are taken on the main thread; workers never see them.
@@ -82,6 +94,19 @@ int serve(const app::Flags& flags) {
   });
   std::signal(SIGPIPE, SIG_IGN);
 
+  // SIGUSR1 reloads; a `reload` stanza also checks the file on its interval.
+  std::optional<app::Reloader> reloader;
+  reloader.emplace(path, app::BuildOptions{flags.dnsPort.value_or(53), server.loops()}, runner,
+                   runtime->listeners, plugins::reload::corefileHash(*corefile));
+  auto reloadConfig = plugins::reload::findConfig(*corefile);  // already validated by the build
+  if (reloadConfig.ok() && reloadConfig->has_value()) {
+    reloader->schedule(main, (*reloadConfig)->interval, (*reloadConfig)->jitter);
+    spdlog::info("plugin/reload: Running configuration SHA512 = {}", reloader->hash());
+  } else {
+    reloader->schedule(main, std::nullopt, std::chrono::milliseconds(0));
+  }
+
+  http.start();
   server.start();
   if (!flags.quiet) {
     for (const auto& line : runtime->banner) std::printf("%s\n", line.c_str());
@@ -89,7 +114,20 @@ int serve(const app::Flags& flags) {
     std::fflush(stdout);
   }
   main.run();
+  reloader.reset();  // no reloads while shutting down
+  // /ready turns 503 at once; health's lameduck keeps DNS and HTTP serving that long so load
+  // balancers drain first. A second signal cuts the wait short.
+  plugins::ready::setShuttingDown(true);
+  if (runtime->lameduck.count() > 0) {
+    spdlog::info("plugin/health: Going into lameduck mode for {}ms", runtime->lameduck.count());
+    main.restart();
+    boost::asio::steady_timer lameduck(main, runtime->lameduck);
+    lameduck.async_wait([&](const boost::system::error_code&) { main.stop(); });
+    signals.async_wait([&](const boost::system::error_code&, int) { main.stop(); });
+    main.run();
+  }
   server.stop();
+  http.stop();
   logging::flush();
   if (!flags.pidfile.empty()) std::filesystem::remove(flags.pidfile);
   return 0;

@@ -102,6 +102,7 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
     ctx.loops = options.loops;
     ctx.warnings = &rt.warnings;
     ctx.http = &rt.http;
+    ctx.lameduck = &rt.lameduck;
     ctx.readiness = readiness;
     for (const auto& k : keys) {
       if (std::find(ctx.zones.begin(), ctx.zones.end(), k.zone) == ctx.zones.end()) ctx.zones.push_back(k.zone);

@@ -3,6 +3,7 @@
 // (unknown and repeated directives, duplicate zones on a listener) with file:line:col.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -28,6 +29,7 @@ struct Runtime {
   std::vector<std::string> banner;                 // "example.org.:1053" per served zone, as CoreDNS prints
   std::vector<conf::Diag> warnings;
   std::vector<dns::server::HttpRoute> http;        // health, ready, metrics: bound by the program
+  std::chrono::milliseconds lameduck{0};           // health's lameduck: serve this long after SIGTERM
 };
 
 // Directive names a block uses that Moat cannot run: unknown (with did-you-mean), or a CoreDNS

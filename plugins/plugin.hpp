@@ -3,6 +3,7 @@
 // execution order (DESIGN.md §3).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <span>
 #include <string>
@@ -31,6 +32,7 @@ struct SetupContext {
   std::span<boost::asio::io_context* const> loops;  // one event loop per worker
   std::vector<conf::Diag>* warnings = nullptr;   // non-fatal findings (start-up prints them)
   std::vector<HttpRoute>* http = nullptr;        // routes the plugins serve (whole process)
+  std::chrono::milliseconds* lameduck = nullptr;  // health's shutdown delay (whole process: the longest)
   // Handlers that report readiness in every block that loads `ready` (whole process). Filled
   // by the runtime after each such block's chain is built, so `ready` reads it lazily.
   std::shared_ptr<const std::vector<std::shared_ptr<const Readiness>>> readiness;

@@ -4,26 +4,36 @@
 #include <array>
 
 #include "plugins/bind/bind.hpp"
+#include "plugins/cache/cache.hpp"
 #include "plugins/errors/errors.hpp"
 #include "plugins/forward/forward.hpp"
+#include "plugins/health/health.hpp"
 #include "plugins/hosts/hosts.hpp"
 #include "plugins/kubernetes/kubernetes.hpp"
 #include "plugins/loadbalance/loadbalance.hpp"
 #include "plugins/log/log.hpp"
+#include "plugins/loop/loop.hpp"
 #include "plugins/plugin.hpp"
+#include "plugins/ready/ready.hpp"
+#include "plugins/reload/reload.hpp"
 #include "plugins/whoami/whoami.hpp"
 
 namespace moat::plugins {
 
 namespace {
 
-const std::array<PluginSpec, 8> kPlugins = {{
+const std::array<PluginSpec, 13> kPlugins = {{
+    {"reload", true, reload::setupReload},
     {"bind", false, bind::setupBind},
+    {"health", true, health::setupHealth},
+    {"ready", true, ready::setupReady},
     {"errors", true, errors::setupErrors},
     {"log", false, log::setupLog},
     {"loadbalance", false, loadbalance::setupLoadbalance},
+    {"cache", true, cache::setupCache},
     {"hosts", true, hosts::setupHosts},
     {"kubernetes", true, kubernetes::setupKubernetes},
+    {"loop", true, loop::setupLoop},
     {"forward", false, forward::setupForward},
     {"whoami", false, whoami::setupWhoami},
 }};

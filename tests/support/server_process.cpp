@@ -141,6 +141,8 @@ bool ServerProcess::waitForOutput(const std::string& needle, size_t lines,
   return false;
 }
 
+bool ServerProcess::signal(int sig) const { return pid_ > 0 && ::kill(pid_, sig) == 0; }
+
 int ServerProcess::stop() {
   if (pid_ <= 0) return -1;
   ::kill(pid_, SIGTERM);

@@ -42,6 +42,8 @@ class ServerProcess {
                      std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
   // SIGTERM and wait; returns the exit status (or -1).
   int stop();
+  // Sends `sig` (e.g. SIGUSR1); false when the process is gone.
+  bool signal(int sig) const;
 
  private:
   pid_t pid_ = -1;

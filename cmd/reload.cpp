@@ -1,0 +1,103 @@
+#include "cmd/reload.hpp"
+
+#include <map>
+
+#include <spdlog/spdlog.h>
+
+#include "conf/parser.hpp"
+#include "plugins/reload/reload.hpp"
+
+namespace moat::app {
+
+Reloader::Reloader(std::string path, BuildOptions options, plugins::ChainRunner& runner,
+                   std::vector<dns::server::ListenSpec> bound, std::string hash)
+    : path_(std::move(path)), options_(options), runner_(runner), bound_(std::move(bound)),
+      hash_(std::move(hash)) {}
+
+void Reloader::fail(const std::string& why) {
+  ++failures_;
+  if (why == lastFailure_) return;
+  lastFailure_ = why;
+  spdlog::error("plugin/reload: Corefile changed but reload failed, keeping the running configuration: {}", why);
+}
+
+Reloader::Outcome Reloader::check() {
+  std::vector<conf::Diag> warnings;
+  conf::ParseOptions popts;
+  popts.warnings = &warnings;
+  auto corefile = conf::loadCorefile(path_, popts);
+  if (!corefile) {
+    fail(corefile.error().str());
+    return Outcome::Failed;
+  }
+  std::string hash = plugins::reload::corefileHash(*corefile);
+  if (hash == hash_) {
+    lastFailure_.clear();
+    return Outcome::Unchanged;
+  }
+  auto rt = buildRuntime(*corefile, options_);
+  if (!rt) {
+    fail(rt.error().str());
+    return Outcome::Failed;
+  }
+  // Listeners stay bound across reloads; give each of the new configuration's listeners the id
+  // of the bound socket with the same address and port.
+  std::map<std::pair<std::string, uint16_t>, uint16_t> boundIds;
+  for (const auto& spec : bound_) boundIds[{spec.address, spec.port}] = spec.id;
+  auto table = std::make_shared<plugins::RouteTable>();
+  table->listeners.resize(bound_.size());
+  for (const auto& spec : rt->listeners) {
+    auto it = boundIds.find({spec.address, spec.port});
+    if (it == boundIds.end() || rt->listeners.size() != bound_.size()) {
+      fail("the listen addresses changed (" + (spec.address.empty() ? std::string("*") : spec.address) + ":" +
+           std::to_string(spec.port) + "); restart Moat to apply them");
+      return Outcome::Failed;
+    }
+    table->listeners[it->second] = rt->routes->listeners[spec.id];
+  }
+  for (const auto& w : warnings) spdlog::warn("{}", w.str());
+  for (const auto& w : rt->warnings) spdlog::warn("{}", w.str());
+  // HTTP routes (health, ready) are bound once at start and are not reloaded.
+  runner_.publish(std::move(table));
+  hash_ = hash;
+  lastFailure_.clear();
+  spdlog::info("Reloading");
+  spdlog::info("plugin/reload: Running configuration SHA512 = {}", hash_);
+  return Outcome::Reloaded;
+}
+
+void Reloader::schedule(boost::asio::io_context& main, std::optional<std::chrono::milliseconds> interval,
+                        std::chrono::milliseconds jitter) {
+  signals_.emplace(main, SIGUSR1);
+  armSignal();
+  if (!interval) return;
+  interval_ = *interval;
+  jitter_ = jitter;
+  timer_.emplace(main);
+  armTimer();
+}
+
+void Reloader::armSignal() {
+  signals_->async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    check();
+    armSignal();
+  });
+}
+
+void Reloader::armTimer() {
+  // interval ± jitter, as CoreDNS, so replicas of one ConfigMap do not reload in lockstep.
+  auto delay = interval_;
+  if (jitter_.count() > 0) {
+    std::uniform_int_distribution<long> spread(-jitter_.count(), jitter_.count());
+    delay += std::chrono::milliseconds(spread(rng_));
+  }
+  timer_->expires_after(delay);
+  timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    check();
+    armTimer();
+  });
+}
+
+}  // namespace moat::app

@@ -1,0 +1,62 @@
+// Reloading the Corefile while serving (CoreDNS's reload plugin and SIGUSR1): the file is
+// parsed and its hash compared; a changed configuration is built off the data path and
+// published to the chain runner in one step. Queries in flight finish on the chain they started
+// on. A Corefile that does not parse or build keeps the running configuration and says where.
+// Listeners are bound once: a reload that changes listen addresses is refused (restart to apply).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "cmd/runtime.hpp"
+#include "plugins/chain.hpp"
+
+namespace moat::app {
+
+class Reloader {
+ public:
+  enum class Outcome { Unchanged, Reloaded, Failed };
+
+  Reloader(std::string path, BuildOptions options, plugins::ChainRunner& runner,
+           std::vector<dns::server::ListenSpec> bound, std::string hash);
+
+  // Re-reads the Corefile and applies it if it changed. Runs on the caller's thread (the main
+  // thread), never on a worker.
+  Outcome check();
+
+  const std::string& hash() const { return hash_; }
+  uint64_t failures() const { return failures_; }
+
+  // SIGUSR1 always reloads; with a `reload` stanza the file is also checked every
+  // interval ± jitter. Both run on `main`.
+  void schedule(boost::asio::io_context& main, std::optional<std::chrono::milliseconds> interval,
+                std::chrono::milliseconds jitter);
+
+ private:
+  void fail(const std::string& why);
+  void armTimer();
+  void armSignal();
+
+  std::string path_;
+  BuildOptions options_;
+  plugins::ChainRunner& runner_;
+  std::vector<dns::server::ListenSpec> bound_;
+  std::string hash_;
+  std::string lastFailure_;  // logged once per distinct failure, not on every tick
+  uint64_t failures_ = 0;    // coredns_reload_failed_total, once metrics exist
+
+  std::optional<boost::asio::steady_timer> timer_;
+  std::optional<boost::asio::signal_set> signals_;
+  std::chrono::milliseconds interval_{0}, jitter_{0};
+  std::mt19937 rng_{std::random_device{}()};
+};
+
+}  // namespace moat::app
