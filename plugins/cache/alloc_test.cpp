@@ -2,28 +2,20 @@
 // on the hit path, with the reply buffer warm as the worker's pool keeps it.
 #include <doctest/doctest.h>
 
+#include "tests/support/alloc_counter.hpp"
+
 #include <atomic>
 #include <cstdlib>
 #include <new>
 
 #include "plugins/cache/test_support.hpp"
 
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<size_t> allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace moat::plugins::cache {
 namespace {
 
+using moat::testing::allocations;
+using moat::testing::counting;
 using testing::Ask;
 using testing::Harness;
 
@@ -45,7 +37,7 @@ TEST_CASE("cache: hits and misses do not allocate") {
     Verdict v = h.cache->onQuery(*q);
     if (v == Verdict::Answered) h.cache->onReply(*q);
     counting = false;
-    CHECK(allocations.load() == 0);
+    CHECK(allocations == 0);
   }
 }
 

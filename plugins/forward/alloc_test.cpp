@@ -3,31 +3,15 @@
 // upstream (its own thread) does not disturb the count.
 #include <doctest/doctest.h>
 
-#include <cstdlib>
-#include <new>
-
 #include "plugins/forward/test_util.hpp"
+#include "tests/support/alloc_counter.hpp"
 #include "tests/support/fake_upstream.hpp"
-
-// The replacements below pair malloc with free; GCC's check cannot see that once it inlines them.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-namespace {
-thread_local bool counting = false;
-thread_local size_t allocations = 0;
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (counting) ++allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace moat::plugins::forward {
 namespace {
 
+using moat::testing::allocations;
+using moat::testing::counting;
 using moat::testing::FakeUpstream;
 using testing::Harness;
 

@@ -2,6 +2,8 @@
 // it for every kind of answer; the reply buffer is warmed first, as the worker's pool keeps it.
 #include <doctest/doctest.h>
 
+#include "tests/support/alloc_counter.hpp"
+
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -9,22 +11,12 @@
 #include "plugins/hosts/hosts.hpp"
 #include "plugins/hosts/test_support.hpp"
 
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<size_t> allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace moat::plugins::hosts {
 namespace {
 
+using moat::testing::allocations;
+using moat::testing::counting;
 using testing::directive;
 using testing::Setup;
 using testing::TempDir;
@@ -68,7 +60,7 @@ TEST_CASE("hosts: onQuery does not allocate") {
     Verdict v = (*h)->onQuery(q);
     counting = false;
     CHECK(v == c.verdict);
-    CHECK(allocations.load() == 0);
+    CHECK(allocations == 0);
   }
 }
 

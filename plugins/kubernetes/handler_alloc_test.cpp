@@ -5,28 +5,20 @@
 // off except around onQuery below.
 #include <doctest/doctest.h>
 
+#include "tests/support/alloc_counter.hpp"
+
 #include <atomic>
 #include <cstdlib>
 #include <new>
 
 #include "plugins/kubernetes/records_fixture.hpp"
 
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<size_t> allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace moat::plugins::kubernetes {
 namespace {
 
+using moat::testing::allocations;
+using moat::testing::counting;
 using namespace testing;
 namespace rr = dns::rrtype;
 
@@ -72,7 +64,7 @@ TEST_CASE("handler: onQuery does not allocate once warm") {
     Verdict v = h->onQuery(q);
     counting = false;
     CHECK(v == c.verdict);
-    CHECK(allocations.load() == 0);
+    CHECK(allocations == 0);
   }
 }
 

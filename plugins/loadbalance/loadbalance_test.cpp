@@ -1,6 +1,8 @@
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
 
+#include "tests/support/alloc_counter.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -22,23 +24,13 @@
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"  // designated QuerySpec fields
 
 // onReply must not allocate (handler.hpp); counting operator new proves it.
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<size_t> allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace moat::plugins::loadbalance {
 namespace {
 
 namespace rr = dns::rrtype;
+using moat::testing::allocations;
+using moat::testing::counting;
 using Bytes = std::vector<uint8_t>;
 using Section = dns::Section;
 
