@@ -58,6 +58,7 @@ void ChainRunner::run(dns::Query& q, const Chain& chain, size_t from) {
       case Verdict::Next:
         continue;
       case Verdict::Answered:
+        q.position = static_cast<uint16_t>(i);  // who wrote the answer (metrics' plugin label)
         return finish(q, chain, i);
       case Verdict::Pending:
         q.position = static_cast<uint16_t>(i);

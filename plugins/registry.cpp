@@ -14,6 +14,7 @@
 #include "plugins/log/log.hpp"
 #include "plugins/loop/loop.hpp"
 #include "plugins/plugin.hpp"
+#include "plugins/prometheus/prometheus.hpp"
 #include "plugins/ready/ready.hpp"
 #include "plugins/reload/reload.hpp"
 #include "plugins/whoami/whoami.hpp"
@@ -22,11 +23,12 @@ namespace moat::plugins {
 
 namespace {
 
-const std::array<PluginSpec, 13> kPlugins = {{
+const std::array<PluginSpec, 14> kPlugins = {{
     {"reload", true, reload::setupReload},
     {"bind", false, bind::setupBind},
     {"health", true, health::setupHealth},
     {"ready", true, ready::setupReady},
+    {"prometheus", true, prometheus::setupPrometheus},
     {"errors", true, errors::setupErrors},
     {"log", false, log::setupLog},
     {"loadbalance", false, loadbalance::setupLoadbalance},

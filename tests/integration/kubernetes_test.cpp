@@ -22,12 +22,22 @@ std::string readSource(const std::string& relative) {
   return ss.str();
 }
 
-// The example Corefile on a test port, with its objects copied into `dir` so tests can edit them.
+// The example Corefile on test ports (DNS, health, ready, metrics), with its objects copied
+// into `dir` so tests can edit them, and `extra` lines added to the block.
 std::string exampleCorefile(const TempDir& dir, const std::string& extra = "") {
   dir.write("cluster.objects.yaml", readSource("conf/examples/cluster.objects.yaml"));
   std::string conf = readSource("conf/examples/cluster.Corefile");
-  conf.replace(conf.find(".:1053"), 6, ".:@PORT@");
-  if (!extra.empty()) conf.replace(conf.find("    loadbalance"), 0, extra);
+  auto swap = [&](const std::string& from, const std::string& to) {
+    size_t at = conf.find(from);
+    REQUIRE_MESSAGE(at != std::string::npos, from);
+    conf.replace(at, from.size(), to);
+  };
+  swap(".:1053", ".:@PORT@");
+  swap("health {", "health 127.0.0.1:" + std::to_string(freePort()) + " {");
+  swap("    ready\n", "    ready 127.0.0.1:" + std::to_string(freePort()) + "\n");
+  swap("prometheus :9153", "prometheus 127.0.0.1:" + std::to_string(freePort()));
+  swap("lameduck 5s", "lameduck 100ms");  // tests stop it often
+  if (!extra.empty()) swap("    loadbalance", extra + "    loadbalance");
   return conf;
 }
 

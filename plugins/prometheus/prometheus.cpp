@@ -1,0 +1,118 @@
+#include "plugins/prometheus/prometheus.hpp"
+
+#include <algorithm>
+
+#include "conf/args.hpp"
+#include "conf/zone.hpp"
+#include "dns/server/http.hpp"
+#include "plugins/chain.hpp"
+
+namespace moat::plugins::prometheus {
+namespace {
+
+constexpr std::string_view kPlugin = "prometheus";
+
+// Directives that configure the process but put no handler in the chain, so CoreDNS's
+// plugin_enabled (which lists the block's handlers) does not name them.
+bool hasHandler(std::string_view name) {
+  return name != "bind" && name != "health" && name != "ready" && name != "reload" && name != "debug" &&
+         name != "pprof";
+}
+
+}  // namespace
+
+BlockLabels blockLabels(const SetupContext& ctx) {
+  BlockLabels labels;
+  uint16_t port = 53;
+  std::string host;
+  if (ctx.block != nullptr) {
+    if (!ctx.block->keys.empty()) {
+      // 53 is the default without -dns.port; the flag is not visible to plugins (README.md).
+      auto keys = conf::parseServerKey(ctx.block->keys.front(), 53);
+      if (keys && !keys->empty()) port = keys->front().port;
+    }
+    for (const conf::Directive& d : ctx.block->directives) {
+      if (d.name.text == "bind" && !d.args.empty()) {
+        host = d.args.front().text;
+        break;
+      }
+    }
+    for (const conf::Directive& d : ctx.block->directives) {
+      const std::string& name = d.name.text;
+      if (hasHandler(name) && std::find(labels.plugins.begin(), labels.plugins.end(), name) == labels.plugins.end()) {
+        labels.plugins.push_back(name);
+      }
+    }
+    std::sort(labels.plugins.begin(), labels.plugins.end());
+  }
+  // net.JoinHostPort: an IPv6 literal gets brackets.
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  labels.server = "dns://" + host + ":" + std::to_string(port);
+  labels.zones = ctx.zones;
+  if (labels.zones.empty()) labels.zones.push_back(".");
+  return labels;
+}
+
+Verdict PrometheusHandler::onQuery(dns::Query& q) {
+  (void)q;
+  return Verdict::Next;  // everything is counted once the reply is final
+}
+
+void PrometheusHandler::onReply(dns::Query& q) {
+  Observation o;
+  o.zone = metrics_->zoneIndex(q.view.question.lowerName());
+  o.tcp = q.proto == dns::Proto::Tcp;
+  o.ipv6 = q.client.family() == AF_INET6;
+  o.type = typeIndex(q.view.question.qtype);
+  o.dnssecOk = q.view.edns.present && q.view.edns.dnssecOk;
+  o.requestSize = q.requestLen;
+  o.responseSize = q.reply.size();
+  o.rcode = q.reply.size() >= dns::kHeaderSize ? dns::get16(q.reply.data() + 2) & dns::flag::RcodeMask : 0;
+  // The writer is chain.handlers[q.position] when the runner recorded it. Only an index past
+  // ours can be the writer (we never answer); anything else is unknown and labelled "" rather
+  // than guessed (README.md: the runner records the position only for Pending answers today).
+  if (const auto* chain = static_cast<const Chain*>(q.route); chain != nullptr) {
+    size_t self = chain->handlers.size();
+    for (size_t i = 0; i < chain->handlers.size(); ++i) {
+      if (chain->handlers[i].get() == this) {
+        self = i;
+        break;
+      }
+    }
+    if (q.position > self && q.position < chain->handlers.size()) {
+      o.plugin = metrics_->pluginIndex(chain->handlers[q.position]->name());
+    }
+  }
+  o.durationNs = static_cast<uint64_t>(
+      std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - q.start).count()));
+  metrics_->record(q.worker, o);
+}
+
+conf::Result<HandlerPtr> setupPrometheus(const SetupContext& ctx) {
+  std::string address(kDefaultAddress);
+  for (const conf::Directive* stanza : ctx.stanzas) {
+    if (auto n = conf::expectArgs(*stanza, kPlugin, 0, 1); !n) return n.error();
+    if (stanza->hasBlock) return conf::errorAt(stanza->name, kPlugin, "'prometheus' takes no block");
+    if (!stanza->args.empty()) {
+      const conf::Token& token = stanza->args[0];
+      std::string host;
+      uint16_t port = 0;
+      if (!dns::server::splitHostPort(token.text, host, port)) {
+        return conf::errorAt(token, kPlugin, "address must be host:port (e.g. :9153), got '" + token.text + "'");
+      }
+      address = token.text;
+    }
+  }
+  Metrics& metrics = Metrics::instance();
+  if (ctx.http != nullptr) {
+    // Every block's route serves the same process-wide text, so it does not matter which one
+    // the HTTP server keeps for a shared address.
+    ctx.http->push_back({address, std::string(kPath), [&metrics] {
+                           return HttpResponse{200, metrics.scrape(), "text/plain; version=0.0.4; charset=utf-8"};
+                         }});
+  }
+  auto block = metrics.collector().block(blockLabels(ctx), static_cast<unsigned>(ctx.loops.size()));
+  return HandlerPtr(std::make_shared<PrometheusHandler>(std::move(block)));
+}
+
+}  // namespace moat::plugins::prometheus
