@@ -4,6 +4,7 @@
 
 #include "conf/args.hpp"
 #include "dns/server/http.hpp"
+#include "plugins/http_address.hpp"
 
 namespace moat::plugins::health {
 namespace {
@@ -14,17 +15,8 @@ constexpr std::string_view kPlugin = "health";
 
 conf::Result<HandlerPtr> setupHealth(const SetupContext& ctx) {
   for (const conf::Directive* stanza : ctx.stanzas) {
-    if (auto n = conf::expectArgs(*stanza, kPlugin, 0, 1); !n) return n.error();
-    std::string address(kDefaultAddress);
-    if (!stanza->args.empty()) {
-      const conf::Token& token = stanza->args[0];
-      std::string host;
-      uint16_t port = 0;
-      if (!dns::server::splitHostPort(token.text, host, port)) {
-        return conf::errorAt(token, kPlugin, "address must be host:port (e.g. :8080), got '" + token.text + "'");
-      }
-      address = token.text;
-    }
+    auto address = httpAddress(*stanza, kPlugin, kDefaultAddress);
+    if (!address) return address.error();
     std::chrono::milliseconds lameduck{0};
     for (const conf::Directive& option : stanza->block) {
       if (option.name.text != "lameduck") return conf::unknownOption(option, kPlugin, {"lameduck"});
@@ -40,7 +32,7 @@ conf::Result<HandlerPtr> setupHealth(const SetupContext& ctx) {
       // Answers regardless of plugin state, as CoreDNS's does. CoreDNS also probes this route
       // itself every second for coredns_health_request_duration_seconds and
       // coredns_health_request_failures_total: that belongs with the metrics (issue 5).
-      ctx.http->push_back({address, std::string(kPath), [] { return HttpResponse{200, "OK"}; }});
+      ctx.http->push_back({*address, std::string(kPath), [] { return HttpResponse{200, "OK"}; }});
     }
     if (ctx.lameduck != nullptr) *ctx.lameduck = std::max(*ctx.lameduck, lameduck);
   }

@@ -5,6 +5,7 @@
 #include "conf/args.hpp"
 #include "conf/zone.hpp"
 #include "dns/server/http.hpp"
+#include "plugins/http_address.hpp"
 #include "plugins/chain.hpp"
 
 namespace moat::plugins::prometheus {
@@ -91,17 +92,10 @@ void PrometheusHandler::onReply(dns::Query& q) {
 conf::Result<HandlerPtr> setupPrometheus(const SetupContext& ctx) {
   std::string address(kDefaultAddress);
   for (const conf::Directive* stanza : ctx.stanzas) {
-    if (auto n = conf::expectArgs(*stanza, kPlugin, 0, 1); !n) return n.error();
     if (stanza->hasBlock) return conf::errorAt(stanza->name, kPlugin, "'prometheus' takes no block");
-    if (!stanza->args.empty()) {
-      const conf::Token& token = stanza->args[0];
-      std::string host;
-      uint16_t port = 0;
-      if (!dns::server::splitHostPort(token.text, host, port)) {
-        return conf::errorAt(token, kPlugin, "address must be host:port (e.g. :9153), got '" + token.text + "'");
-      }
-      address = token.text;
-    }
+    auto parsed = httpAddress(*stanza, kPlugin, kDefaultAddress);
+    if (!parsed) return parsed.error();
+    address = *parsed;
   }
   Metrics& metrics = Metrics::instance();
   if (ctx.http != nullptr) {

@@ -7,6 +7,7 @@
 
 #include "conf/args.hpp"
 #include "dns/server/http.hpp"
+#include "plugins/http_address.hpp"
 
 namespace moat::plugins::ready {
 namespace {
@@ -63,17 +64,8 @@ bool shuttingDown() { return gShuttingDown.load(std::memory_order_relaxed); }
 
 conf::Result<HandlerPtr> setupReady(const SetupContext& ctx) {
   for (const conf::Directive* stanza : ctx.stanzas) {
-    if (auto n = conf::expectArgs(*stanza, kPlugin, 0, 1); !n) return n.error();
-    std::string address(kDefaultAddress);
-    if (!stanza->args.empty()) {
-      const conf::Token& token = stanza->args[0];
-      std::string host;
-      uint16_t port = 0;
-      if (!dns::server::splitHostPort(token.text, host, port)) {
-        return conf::errorAt(token, kPlugin, "address must be host:port (e.g. :8181), got '" + token.text + "'");
-      }
-      address = token.text;
-    }
+    auto address = httpAddress(*stanza, kPlugin, kDefaultAddress);
+    if (!address) return address.error();
     bool continuously = false;  // CoreDNS's default: a plugin that was ready is not asked again
     for (const conf::Directive& option : stanza->block) {
       if (option.name.text != "monitor") return conf::unknownOption(option, kPlugin, {"monitor"});
@@ -86,7 +78,7 @@ conf::Result<HandlerPtr> setupReady(const SetupContext& ctx) {
     }
     if (ctx.http != nullptr) {
       auto monitor = std::make_shared<Monitor>(ctx.readiness, continuously);
-      ctx.http->push_back({address, std::string(kPath), [monitor] { return monitor->check(); }});
+      ctx.http->push_back({*address, std::string(kPath), [monitor] { return monitor->check(); }});
     }
   }
   return HandlerPtr();

@@ -17,37 +17,6 @@ using namespace moat::testing;
 
 namespace {
 
-struct MetricsReply {
-  int status = 0;  // 0: no answer
-  std::string body;
-};
-
-// One GET over a fresh connection (Connection: close), read to EOF (no curl on these machines).
-MetricsReply getMetrics(uint16_t port) {
-  MetricsReply reply;
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{2, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    std::string req = "GET /metrics HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n";
-    ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-    std::string in;
-    char chunk[4096];
-    for (ssize_t n; (n = ::recv(fd, chunk, sizeof chunk, 0)) > 0;) in.append(chunk, static_cast<size_t>(n));
-    size_t end = in.find("\r\n\r\n");
-    if (in.rfind("HTTP/1.1 ", 0) == 0 && end != std::string::npos) {
-      reply.status = std::stoi(in.substr(9, 3));
-      reply.body = in.substr(end + 4);
-    }
-  }
-  ::close(fd);
-  return reply;
-}
-
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
@@ -74,7 +43,7 @@ TEST_CASE("prometheus: /metrics counts dig queries with CoreDNS's labels") {
     std::string out = dig(server.port(), {name, "A"});
     REQUIRE_MESSAGE(out.find("status: NOERROR") != std::string::npos, out);
   }
-  MetricsReply r = getMetrics(metricsPort);
+  HttpReply r = httpGet(metricsPort, "/metrics");
   REQUIRE(r.status == 200);
   CAPTURE(r.body);
   auto text = lines(r.body);

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -206,6 +207,31 @@ std::string dig(uint16_t port, const std::vector<std::string>& args) {
   std::string out;
   runCommand(argv, out);
   return out;
+}
+
+HttpReply httpGet(uint16_t port, const std::string& path) {
+  HttpReply reply;
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    std::string req = "GET " + path + " HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n";
+    ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    std::string in;
+    char chunk[2048];
+    for (ssize_t n; (n = ::recv(fd, chunk, sizeof chunk, 0)) > 0;) in.append(chunk, static_cast<size_t>(n));
+    size_t end = in.find("\r\n\r\n");
+    if (in.rfind("HTTP/1.1 ", 0) == 0 && end != std::string::npos) {
+      reply.status = std::stoi(in.substr(9, 3));
+      reply.body = in.substr(end + 4);
+    }
+  }
+  ::close(fd);
+  return reply;
 }
 
 std::vector<uint8_t> exchangeUdp(uint16_t port, const std::vector<uint8_t>& query,

@@ -59,6 +59,15 @@ int runCommand(const std::vector<std::string>& argv, std::string& out,
 // returns dig's stdout.
 std::string dig(uint16_t port, const std::vector<std::string>& args);
 
+struct HttpReply {
+  int status = 0;  // 0: no answer
+  std::string body;
+};
+
+// One GET to 127.0.0.1:port over a fresh connection (Connection: close), read to EOF. A raw
+// socket: there is no curl on these machines.
+HttpReply httpGet(uint16_t port, const std::string& path);
+
 // Sends one query over UDP or TCP to 127.0.0.1:port, returns the raw reply (empty on timeout).
 std::vector<uint8_t> exchangeUdp(uint16_t port, const std::vector<uint8_t>& query,
                                  std::chrono::milliseconds timeout = std::chrono::seconds(3));
