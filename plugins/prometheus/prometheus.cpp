@@ -1,5 +1,7 @@
 #include "plugins/prometheus/prometheus.hpp"
 
+#include <netinet/in.h>
+
 #include <algorithm>
 
 #include "conf/args.hpp"
@@ -63,15 +65,17 @@ void PrometheusHandler::onReply(dns::Query& q) {
   Observation o;
   o.zone = metrics_->zoneIndex(q.view.question.lowerName());
   o.tcp = q.proto == dns::Proto::Tcp;
-  o.ipv6 = q.client.family() == AF_INET6;
+  // An IPv4 client on a dual-stack socket arrives v4-mapped; CoreDNS counts it as family 1.
+  o.ipv6 = q.client.family() == AF_INET6 &&
+           !IN6_IS_ADDR_V4MAPPED(&reinterpret_cast<const sockaddr_in6&>(q.client.addr).sin6_addr);
   o.type = typeIndex(q.view.question.qtype);
   o.dnssecOk = q.view.edns.present && q.view.edns.dnssecOk;
   o.requestSize = q.requestLen;
   o.responseSize = q.reply.size();
   o.rcode = q.reply.size() >= dns::kHeaderSize ? dns::get16(q.reply.data() + 2) & dns::flag::RcodeMask : 0;
-  // The writer is chain.handlers[q.position] when the runner recorded it. Only an index past
-  // ours can be the writer (we never answer); anything else is unknown and labelled "" rather
-  // than guessed (README.md: the runner records the position only for Pending answers today).
+  // The writer is chain.handlers[q.position], as the runner records it. Only an index past ours
+  // can be the writer (we never answer); anything else is unknown and labelled "" rather than
+  // guessed.
   if (const auto* chain = static_cast<const Chain*>(q.route); chain != nullptr) {
     size_t self = chain->handlers.size();
     for (size_t i = 0; i < chain->handlers.size(); ++i) {
