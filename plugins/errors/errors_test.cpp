@@ -1,4 +1,6 @@
 #include <doctest/doctest.h>
+
+#include "tests/support/plugin_test_util.hpp"
 #include <spdlog/sinks/ostream_sink.h>
 
 #include <chrono>
@@ -17,25 +19,12 @@
 namespace moat::plugins::errors {
 namespace {
 
+using moat::testing::stanzasOf;
+
 using namespace std::chrono_literals;
 
-struct Parsed {
-  conf::Corefile file;
-  std::vector<const conf::Directive*> stanzas;
-};
-
-Parsed stanzasOf(std::string_view corefile) {
-  auto cf = conf::parseCorefile(corefile, "Corefile");
-  REQUIRE_MESSAGE(cf.ok(), (cf.ok() ? std::string() : cf.error().str()));
-  Parsed p{std::move(*cf), {}};
-  for (const conf::Directive& d : p.file.blocks.at(0).directives) {
-    if (d.name.text == "errors") p.stanzas.push_back(&d);
-  }
-  return p;
-}
-
 conf::Result<Config> parse(std::string_view corefile, std::vector<conf::Diag>* warnings = nullptr) {
-  auto p = stanzasOf(corefile);
+  auto p = stanzasOf(corefile, "errors");
   return parseConfig(p.stanzas, warnings);
 }
 
@@ -281,7 +270,7 @@ TEST_CASE("goDuration matches Go's Duration.String") {
 }
 
 TEST_CASE("setupErrors builds the handler and passes warnings on") {
-  auto p = stanzasOf(block("stacktrace"));
+  auto p = stanzasOf(block("stacktrace"), "errors");
   std::vector<conf::Diag> warnings;
   SetupContext ctx;
   ctx.stanzas = p.stanzas;
@@ -291,7 +280,7 @@ TEST_CASE("setupErrors builds the handler and passes warnings on") {
   CHECK((*h)->name() == "errors");
   CHECK(warnings.size() == 1);
 
-  auto bad = stanzasOf(". {\n  errors nope\n}\n");
+  auto bad = stanzasOf(". {\n  errors nope\n}\n", "errors");
   ctx.stanzas = bad.stanzas;
   CHECK_FALSE(setupErrors(ctx).ok());
 }

@@ -2,6 +2,8 @@
 // directory, and a one-call "ask the handler" that decodes the reply.
 #pragma once
 
+#include "tests/support/plugin_test_util.hpp"
+
 #include <doctest/doctest.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -104,26 +106,7 @@ class TempDir {
   std::string path_;
 };
 
-struct Outcome {
-  Verdict verdict = Verdict::Drop;
-  moat::testing::Reply reply;  // decoded q.reply when answered
-  std::vector<uint8_t> wire;
-};
-
-inline Outcome ask(Handler& handler, const std::string& name, uint16_t type) {
-  dns::Query q;
-  moat::testing::QuerySpec spec;
-  spec.name = name;
-  spec.type = type;
-  moat::testing::loadQuery(q, moat::testing::makeQuery(spec));
-  Outcome out;
-  out.verdict = handler.onQuery(q);
-  if (out.verdict == Verdict::Answered) {
-    out.wire = q.reply;
-    out.reply = moat::testing::decode(q.reply);
-    REQUIRE(out.reply.ok);
-  }
-  return out;
-}
+using moat::testing::ask;
+using moat::testing::Outcome;
 
 }  // namespace moat::plugins::hosts::testing

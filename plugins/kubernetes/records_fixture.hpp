@@ -3,6 +3,8 @@
 // that decodes the reply.
 #pragma once
 
+#include "tests/support/plugin_test_util.hpp"
+
 #include <doctest/doctest.h>
 
 #include <memory>
@@ -116,27 +118,12 @@ inline std::shared_ptr<Kubernetes> makeHandler(
                                       1, std::move(localIps));
 }
 
-struct Outcome {
-  Verdict verdict = Verdict::Drop;
-  moat::testing::Reply reply;
-  std::vector<uint8_t> wire;
-};
+using moat::testing::Outcome;
 
+// The shared probe, plus this plugin's rule: a handler that does not answer leaves no reply.
 inline Outcome ask(Handler& h, const std::string& name, uint16_t type) {
-  dns::Query q;
-  moat::testing::QuerySpec spec;
-  spec.name = name;
-  spec.type = type;
-  moat::testing::loadQuery(q, moat::testing::makeQuery(spec));
-  Outcome out;
-  out.verdict = h.onQuery(q);
-  if (out.verdict == Verdict::Answered) {
-    out.wire = q.reply;
-    out.reply = moat::testing::decode(q.reply);
-    REQUIRE(out.reply.ok);
-  } else {
-    CHECK(q.reply.empty());
-  }
+  Outcome out = moat::testing::ask(h, name, type);
+  if (out.verdict != Verdict::Answered) CHECK(out.wire.empty());
   return out;
 }
 

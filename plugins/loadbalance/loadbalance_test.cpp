@@ -1,6 +1,8 @@
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
 
+#include "tests/support/plugin_test_util.hpp"
+
 #include "tests/support/alloc_counter.hpp"
 
 #include <algorithm>
@@ -27,6 +29,8 @@
 
 namespace moat::plugins::loadbalance {
 namespace {
+
+using moat::testing::stanzasOf;
 
 namespace rr = dns::rrtype;
 using moat::testing::allocations;
@@ -177,21 +181,6 @@ constexpr uint64_t kSeed = 0x5EED;
 // ---------------------------------------------------------------------------------------------
 // Configuration
 
-struct Parsed {
-  conf::Corefile file;
-  std::vector<const conf::Directive*> stanzas;
-};
-
-Parsed stanzasOf(std::string_view corefile) {
-  auto cf = conf::parseCorefile(corefile, "Corefile");
-  REQUIRE_MESSAGE(cf.ok(), (cf.ok() ? std::string() : cf.error().str()));
-  Parsed p{std::move(*cf), {}};
-  for (const conf::Directive& d : p.file.blocks.at(0).directives) {
-    if (d.name.text == "loadbalance") p.stanzas.push_back(&d);
-  }
-  return p;
-}
-
 TEST_CASE("parse: policies and options, errors positioned") {
   struct Case {
     const char* body;   // the lines inside ". { }"
@@ -227,7 +216,7 @@ TEST_CASE("parse: policies and options, errors positioned") {
   };
   for (const Case& c : cases) {
     CAPTURE(c.body);
-    auto p = stanzasOf(std::string(". {\n") + c.body + "}\n");
+    auto p = stanzasOf(std::string(". {\n") + c.body + "}\n", "loadbalance");
     auto config = parseConfig(p.stanzas);
     if (*c.error == '\0') {
       REQUIRE_MESSAGE(config.ok(), (config.ok() ? std::string() : config.error().str()));
@@ -273,7 +262,7 @@ TEST_CASE("parse: CIDRs as Go reads them") {
 }
 
 TEST_CASE("setup: a handler that passes queries on and reorders replies") {
-  auto p = stanzasOf(". {\n  loadbalance round_robin\n}\n");
+  auto p = stanzasOf(". {\n  loadbalance round_robin\n}\n", "loadbalance");
   SetupContext ctx;
   ctx.stanzas = p.stanzas;
   auto h = setupLoadbalance(ctx);
@@ -301,7 +290,7 @@ TEST_CASE("setup: a handler that passes queries on and reorders replies") {
   (*h)->onReply(*q);
   CHECK(q->reply == reply);
 
-  auto bad = stanzasOf(". {\n  loadbalance weighted f\n}\n");
+  auto bad = stanzasOf(". {\n  loadbalance weighted f\n}\n", "loadbalance");
   ctx.stanzas = bad.stanzas;
   CHECK_FALSE(setupLoadbalance(ctx).ok());
 }
@@ -632,7 +621,7 @@ TEST_CASE("malformed or unusual replies are never read or written out of bounds"
 }
 
 TEST_CASE("a reply already fitted to the client (compressed, truncated) is reordered in place") {
-  auto p = stanzasOf(". {\n  loadbalance\n}\n");
+  auto p = stanzasOf(". {\n  loadbalance\n}\n", "loadbalance");
   SetupContext ctx;
   ctx.stanzas = p.stanzas;
   auto h = setupLoadbalance(ctx);

@@ -8,6 +8,8 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/support/plugin_test_util.hpp"
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -49,21 +51,8 @@ inline void answerA(dns::Query& q, dns::RCode rcode = dns::RCode::NoError, int r
 }
 
 // Stanzas of `directive` in the first block of an inline Corefile.
-struct Parsed {
-  conf::Corefile file;
-  std::vector<const conf::Directive*> stanzas;
-};
-
-inline Parsed stanzasOf(std::string_view corefile, std::string_view directive) {
-  auto cf = conf::parseCorefile(corefile, "Corefile");
-  REQUIRE_MESSAGE(cf.ok(), (cf.ok() ? std::string() : cf.error().str()));
-  Parsed p{std::move(*cf), {}};
-  REQUIRE(!p.file.blocks.empty());
-  for (const conf::Directive& d : p.file.blocks[0].directives) {
-    if (d.name.text == directive) p.stanzas.push_back(&d);
-  }
-  return p;
-}
+using moat::testing::Parsed;
+using moat::testing::stanzasOf;
 
 using Clock = std::chrono::steady_clock;
 

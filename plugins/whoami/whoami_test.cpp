@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "tests/support/plugin_test_util.hpp"
+
 #include <memory>
 
 #include "conf/parser.hpp"
@@ -10,6 +12,8 @@
 
 namespace moat::plugins::whoami {
 namespace {
+
+using moat::testing::stanzasOf;
 
 struct Answered {
   Verdict verdict;
@@ -93,37 +97,22 @@ TEST_CASE("a qname too long for the SRV owner gets no reply, as CoreDNS") {
   CHECK(a.verdict == Verdict::Drop);
 }
 
-struct Parsed {
-  conf::Corefile file;
-  std::vector<const conf::Directive*> stanzas;
-};
-
-Parsed stanzasOf(std::string_view corefile) {
-  auto cf = conf::parseCorefile(corefile, "Corefile");
-  REQUIRE_MESSAGE(cf.ok(), (cf.ok() ? std::string() : cf.error().str()));
-  Parsed p{std::move(*cf), {}};
-  for (const conf::Directive& d : p.file.blocks.at(0).directives) {
-    if (d.name.text == "whoami") p.stanzas.push_back(&d);
-  }
-  return p;
-}
-
 TEST_CASE("setup: no arguments, no block") {
   SetupContext ctx;
-  auto ok = stanzasOf(". {\n  whoami\n}\n");
+  auto ok = stanzasOf(". {\n  whoami\n}\n", "whoami");
   ctx.stanzas = ok.stanzas;
   auto h = setupWhoami(ctx);
   REQUIRE(h.ok());
   CHECK((*h)->name() == "whoami");
   CHECK_FALSE((*h)->observesReplies());
 
-  auto arg = stanzasOf(". {\n  whoami extra\n}\n");
+  auto arg = stanzasOf(". {\n  whoami extra\n}\n", "whoami");
   ctx.stanzas = arg.stanzas;
   auto e1 = setupWhoami(ctx);
   REQUIRE_FALSE(e1.ok());
   CHECK(e1.error().str() == "Corefile:2:10: whoami: 'whoami' takes no arguments, got 1");
 
-  auto blk = stanzasOf(". {\n  whoami {\n  }\n}\n");
+  auto blk = stanzasOf(". {\n  whoami {\n  }\n}\n", "whoami");
   ctx.stanzas = blk.stanzas;
   auto e2 = setupWhoami(ctx);
   REQUIRE_FALSE(e2.ok());
