@@ -11,7 +11,9 @@ std::string usage() {
          "  -quiet         no start-up banner\n"
          "  -version       print the version and exit\n"
          "  -plugins       list the plugins and exit\n"
-         "  -pidfile FILE  write the process id to FILE\n";
+         "  -pidfile FILE  write the process id to FILE\n"
+         "       moat lint [--format text|json|sarif|github] [--fail-on error|warning] FILE...\n"
+         "       moat explain -conf FILE NAME [TYPE]\n";
 }
 
 std::optional<Flags> parseFlags(const std::vector<std::string>& args, std::string& error) {

@@ -14,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include "cmd/explain.hpp"
 #include "cmd/flags.hpp"
 #include "cmd/reload.hpp"
 #include "cmd/runtime.hpp"
@@ -22,6 +23,7 @@
 #include "dns/log.hpp"
 #include "dns/server/http.hpp"
 #include "dns/server/server.hpp"
+#include "lint/lint.hpp"
 #include "plugins/plugin.hpp"
 #include "plugins/reload/reload.hpp"
 #include "plugins/ready/ready.hpp"
@@ -136,6 +138,12 @@ int serve(const app::Flags& flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Subcommands first: their flags are their own.
+  if (argc > 1 && (std::string_view(argv[1]) == "lint" || std::string_view(argv[1]) == "explain")) {
+    const std::vector<std::string> args(argv + 2, argv + argc);
+    if (std::string_view(argv[1]) == "lint") return lint::runLint(args, std::cout, std::cerr);
+    return app::runExplain(args, std::cout, std::cerr);
+  }
   std::string error;
   auto flags = app::parseFlags({argv + 1, argv + argc}, error);
   if (!flags) {

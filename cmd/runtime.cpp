@@ -8,6 +8,7 @@
 #include "conf/zone.hpp"
 #include "plugins/bind/bind.hpp"
 #include "plugins/plugin.hpp"
+#include "plugins/private/private.hpp"
 
 namespace moat::app {
 
@@ -85,6 +86,22 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
   // Every handler that reports readiness in a block that loads `ready` (CoreDNS's rule).
   auto readiness = std::make_shared<std::vector<std::shared_ptr<const plugins::Readiness>>>();
 
+  // Private zones hold for every block, so every block's `private` stanzas are read first.
+  std::vector<plugins::private_zone::StanzaInput> privateStanzas;
+  for (const conf::ServerBlock& block : corefile.blocks) {
+    std::vector<std::string> zones;
+    for (const conf::Token& key : block.keys) {
+      auto parsed = conf::parseServerKey(key, options.defaultPort);
+      if (!parsed) return parsed.error();
+      for (const auto& k : *parsed) zones.push_back(k.zone);
+    }
+    for (const conf::Directive& d : block.directives) {
+      if (d.name.text == "private") privateStanzas.push_back({&d, zones});
+    }
+  }
+  auto privateZones = plugins::private_zone::buildPrivateZones(privateStanzas);
+  if (!privateZones) return privateZones.error();
+
   for (const conf::ServerBlock& block : corefile.blocks) {
     auto checked = checkDirectives(block, rt.warnings);
     if (!checked) return checked.error();
@@ -104,6 +121,7 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
     ctx.http = &rt.http;
     ctx.lameduck = &rt.lameduck;
     ctx.readiness = readiness;
+    ctx.privateZones = *privateZones;
     for (const auto& k : keys) {
       if (std::find(ctx.zones.begin(), ctx.zones.end(), k.zone) == ctx.zones.end()) ctx.zones.push_back(k.zone);
     }
@@ -118,7 +136,9 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
       for (const conf::Directive& d : block.directives) {
         if (d.name.text == spec.name) ctx.stanzas.push_back(&d);
       }
-      if (ctx.stanzas.empty()) continue;
+      if (ctx.stanzas.empty() && !spec.always) continue;
+      // A block with no plugins stays one (REFUSED, as CoreDNS), private zones or not.
+      if (ctx.stanzas.empty() && chain->handlers.empty()) continue;
       if (spec.name == "bind") bindStanzas = ctx.stanzas;
       if (spec.name == "forward") hasForward = true;
       auto handler = spec.setup(ctx);

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dns/trace.hpp"
 #include "dns/wire.hpp"
 
 namespace moat::dns {
@@ -76,6 +77,13 @@ struct Query {
   // Set when CoreDNS would wrap the error as plugin.Error ("plugin/NAME: text"), e.g. the
   // chain's "no next plugin found"; empty when CoreDNS prints it bare (forward's errors).
   std::string_view errorPlugin;
+  // A plugin that passed the query on knows the name with other types (hosts with
+  // fallthrough_unsupported): a local negative answer is NODATA, not NXDOMAIN.
+  bool nameExists = false;
+  // The plugin whose send the egress check stopped (DESIGN.md §4), for the private answer's log.
+  std::string_view egressBlocked;
+  // Set only by `moat explain`: handlers note their reasons here.
+  Trace* trace = nullptr;
 
   // --- where it came from and how it ends
   ReplySink* sink = nullptr;
@@ -98,6 +106,9 @@ struct Query {
     chainReplySize = 0;
     error = {};
     errorPlugin = {};
+    nameExists = false;
+    egressBlocked = {};
+    trace = nullptr;
     sink = nullptr;
     sinkContext = nullptr;
     pin.reset();

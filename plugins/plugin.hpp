@@ -13,6 +13,7 @@
 #include "conf/ast.hpp"
 #include "conf/diag.hpp"
 #include "dns/server/http_route.hpp"
+#include "plugins/egress.hpp"
 #include "plugins/handler.hpp"
 
 namespace boost::asio {
@@ -36,6 +37,9 @@ struct SetupContext {
   // Handlers that report readiness in every block that loads `ready` (whole process). Filled
   // by the runtime after each such block's chain is built, so `ready` reads it lazily.
   std::shared_ptr<const std::vector<std::shared_ptr<const Readiness>>> readiness;
+  // The private zones of the whole configuration (built-ins and every `private` stanza): what
+  // the egress check and the private answer consult. Never null once the runtime built it.
+  PrivateZonesPtr privateZones;
 };
 
 struct PluginSpec {
@@ -43,6 +47,7 @@ struct PluginSpec {
   bool once = true;  // a second stanza in one block is an error (CoreDNS plugin.ErrOnce)
   // Builds the handler; nullptr with no error means "configures the server, no query path role".
   conf::Result<HandlerPtr> (*setup)(const SetupContext&) = nullptr;
+  bool always = false;  // set up in every block, with or without a stanza (private)
 };
 
 

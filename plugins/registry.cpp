@@ -14,6 +14,7 @@
 #include "plugins/log/log.hpp"
 #include "plugins/loop/loop.hpp"
 #include "plugins/plugin.hpp"
+#include "plugins/private/private.hpp"
 #include "plugins/prometheus/prometheus.hpp"
 #include "plugins/ready/ready.hpp"
 #include "plugins/reload/reload.hpp"
@@ -23,7 +24,7 @@ namespace moat::plugins {
 
 namespace {
 
-const std::array<PluginSpec, 14> kPlugins = {{
+const std::array<PluginSpec, 15> kPlugins = {{
     {"reload", true, reload::setupReload},
     {"bind", false, bind::setupBind},
     {"health", true, health::setupHealth},
@@ -37,6 +38,8 @@ const std::array<PluginSpec, 14> kPlugins = {{
     {"kubernetes", true, kubernetes::setupKubernetes},
     {"loop", true, loop::setupLoop},
     {"forward", false, forward::setupForward},
+    // Answers private names nothing above answered; before whoami, which answers everything.
+    {"private", false, private_zone::setupPrivate, true},
     {"whoami", false, whoami::setupWhoami},
 }};
 

@@ -265,9 +265,13 @@ conf::Result<KubernetesConfig> parseKubernetes(const SetupContext& ctx) {
                          "zonal requires the endpoint cache; remove noendpoints");
   }
   if (cfg.objects.empty()) {
-    return conf::errorAt(d.name, kPlugin,
-                         "Moat's stub needs `objects PATH...` (Kubernetes YAML or JSON files "
-                         "to serve the cluster from)");
+    // A CoreDNS Corefile (the incident's among them) has no `objects`: it still loads, as an
+    // empty cluster, so lint and explain can read it and the rest of the block serves.
+    cfg.warnings.push_back(conf::Diag{
+        d.name.pos,
+        "kubernetes: no `objects PATH...` (Kubernetes YAML or JSON files): Moat's stub serves an "
+        "empty cluster",
+        conf::Severity::Warning});
   }
   return cfg;
 }

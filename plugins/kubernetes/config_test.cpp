@@ -141,8 +141,6 @@ TEST_CASE("config: rejected configurations name the place") {
     std::string contains;
   };
   const std::vector<Case> cases = {
-      {"", {}, 2, 3, "Moat's stub needs `objects PATH...`"},
-      {"", {"pods insecure"}, 2, 3, "needs `objects PATH...`"},
       {"", {"objects"}, 3, 5, "'objects' takes at least 1 argument"},
       {"", {"objects x", "ttll 5"}, 4, 5, "unknown option 'ttll', did you mean 'ttl'"},
       {"", {"objects x", "ttl 3601"}, 4, 9, "ttl must be an integer from 0 to 3600"},
@@ -234,3 +232,12 @@ TEST_CASE("config: label selectors") {
 
 }  // namespace
 }  // namespace moat::plugins::kubernetes
+
+TEST_CASE("config: without objects the stub loads as an empty cluster, with a warning") {
+  auto p = parse("", {"pods insecure"});
+  REQUIRE(p.config.ok());
+  CHECK(p.config->objects.empty());
+  REQUIRE(p.config->warnings.size() == 1);
+  CHECK(p.config->warnings[0].pos.line == 2);
+  CHECK(p.config->warnings[0].message.find("empty cluster") != std::string::npos);
+}

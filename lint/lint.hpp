@@ -1,0 +1,15 @@
+// `moat lint [--format text|json|sarif|github] [--fail-on error|warning] FILE...`: reads each
+// Corefile with the server's own parsers and reports findings as file:line:col with a rule id.
+// Exit code: 0 clean (or nothing at/above the threshold), 1 findings at/above it, 2 unreadable
+// input or a usage error.
+#pragma once
+
+#include <iosfwd>
+#include <span>
+#include <string>
+
+namespace moat::lint {
+
+int runLint(std::span<const std::string> args, std::ostream& out, std::ostream& err);
+
+}  // namespace moat::lint
