@@ -10,6 +10,18 @@ namespace moat::plugins {
 
 using dns::bump;
 
+namespace {
+std::string_view outcomeText(Verdict v) {
+  switch (v) {
+    case Verdict::Next: return "next";
+    case Verdict::Answered: return "answered";
+    case Verdict::Pending: return "pending";
+    case Verdict::Drop: return "drop";
+  }
+  return "";
+}
+}  // namespace
+
 ChainRunner::ChainRunner(unsigned workers) : slots_(workers) {}
 
 void ChainRunner::publish(std::shared_ptr<const RouteTable> table) {
@@ -54,7 +66,9 @@ void ChainRunner::dispatch(dns::Query& q) {
 
 void ChainRunner::run(dns::Query& q, const Chain& chain, size_t from) {
   for (size_t i = from; i < chain.handlers.size(); ++i) {
-    switch (chain.handlers[i]->onQuery(q)) {
+    const Verdict verdict = chain.handlers[i]->onQuery(q);
+    if (q.trace != nullptr) q.trace->outcome(chain.handlers[i]->name(), outcomeText(verdict));
+    switch (verdict) {
       case Verdict::Next:
         continue;
       case Verdict::Answered:

@@ -254,6 +254,7 @@ conf::Result<Stanza> parseStanza(const conf::Directive& directive, const std::st
   }
 
   for (size_t i = 1; i < directive.args.size(); ++i) {
+    s.toText += (i > 1 ? " " : "") + directive.args[i].text;
     auto addrs = parseTo(directive.args[i], baseDir, warnings);
     if (!addrs) return addrs.error();
     for (auto& a : *addrs) {

@@ -76,6 +76,7 @@ struct Stanza {
   dns::WireName fromWire;               // lowercased wire form of `from`
   dns::ZoneSet except;                  // names (and their subdomains) handed to the next plugin
   std::vector<UpstreamAddr> upstreams;  // 1..15, duplicates dropped, Corefile order
+  std::string toText;                   // the TO arguments as written ("/etc/resolv.conf")
   Options options;
   conf::Pos pos;  // the directive, for messages
 

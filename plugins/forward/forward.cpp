@@ -4,13 +4,15 @@
 #include <boost/asio/post.hpp>
 
 #include "dns/message.hpp"
+#include "dns/name.hpp"
 #include "plugins/forward/shared.hpp"
 #include "plugins/forward/worker.hpp"
 
 namespace moat::plugins::forward {
 
-Forward::Forward(std::vector<Stanza> stanzas, std::span<boost::asio::io_context* const> loops)
-    : shared_(Shared::build(std::move(stanzas))) {
+Forward::Forward(std::vector<Stanza> stanzas, std::span<boost::asio::io_context* const> loops,
+                 const EgressConfig& egress)
+    : shared_(Shared::build(std::move(stanzas), egress)) {
   shared_->healthLoop = loops.empty() ? nullptr : loops.front();
   workers_.reserve(loops.size());
   for (auto* loop : loops) {
@@ -34,20 +36,51 @@ Forward::~Forward() {
 
 Verdict Forward::onQuery(dns::Query& q) {
   if (q.worker < workers_.size()) return workers_[q.worker]->dispatchFrom(q, 0);
-  // Built without event loops (a validation run): nothing can be sent.
+  // Built without event loops (lint, explain): nothing can be sent. The same stanza choice and
+  // egress check as a worker's, described for explain, then SERVFAIL.
   const auto name = q.view.question.lowerName();
-  bool mine = false;
-  for (const auto& st : shared_->stanzas) mine = mine || st->config.matches(name);
-  if (!mine) return Verdict::Next;
-  dns::writeErrorReply(q.reply, q.requestBytes(), &q.view, dns::RCode::ServFail);
-  q.error = kNoHealthy;
-  return Verdict::Answered;
+  for (uint32_t s = 0; s < shared_->stanzas.size(); ++s) {
+    const Stanza& st = shared_->stanzas[s]->config;
+    if (!st.matches(name)) continue;
+    const PrivateZone* zone = shared_->keptIn(s, name);
+    if (q.trace != nullptr) {
+      std::string what = st.from + " -> " + st.toText + ": ";
+      if (zone != nullptr) {
+        what += "BLOCKED, " + dns::nameToText(name) + " is under private " + zone->name;
+        if (st.from == "." ) what += " (an unscoped forward never sends it)";
+      } else {
+        what += "would send it upstream (explain sends nothing)";
+      }
+      q.trace->note(this->name(), std::move(what));
+    }
+    if (zone != nullptr) {
+      q.egressBlocked = this->name();
+      continue;
+    }
+    dns::writeErrorReply(q.reply, q.requestBytes(), &q.view, dns::RCode::ServFail);
+    q.error = kNoHealthy;
+    return Verdict::Answered;
+  }
+  if (q.trace != nullptr) q.trace->note(this->name(), "no stanza matches the name");
+  return Verdict::Next;
 }
 
 conf::Result<HandlerPtr> setupForward(const SetupContext& ctx) {
   auto stanzas = parseStanzas(ctx.stanzas, ctx.baseDir, ctx.warnings);
   if (!stanzas) return stanzas.error();
-  return HandlerPtr(std::make_shared<Forward>(std::move(*stanzas), ctx.loops));
+  EgressConfig egress{ctx.privateZones, ctx.zones};
+  // A health probe leaves the box too: a domain the egress check would stop is a config error
+  // rather than a probe that silently never runs.
+  for (const Stanza& st : *stanzas) {
+    const auto scope = EgressScope::narrowed(st.from, ctx.zones);
+    if (const PrivateZone* zone = egressBlockedBy(ctx.privateZones.get(), scope,
+                                                  dns::lowercased(st.options.hcDomain))) {
+      return conf::errorAt(st.pos, "forward: health_check domain " + st.options.hcDomainText +
+                                       " is under private zone " + zone->name +
+                                       ", which this forward may not send");
+    }
+  }
+  return HandlerPtr(std::make_shared<Forward>(std::move(*stanzas), ctx.loops, egress));
 }
 
 }  // namespace moat::plugins::forward

@@ -9,6 +9,7 @@
 
 #include "conf/diag.hpp"
 #include "plugins/forward/config.hpp"
+#include "plugins/forward/shared.hpp"
 #include "plugins/handler.hpp"
 #include "plugins/plugin.hpp"
 
@@ -21,7 +22,8 @@ class Forward final : public Handler {
  public:
   // Opens upstream sockets on every loop (one Worker per loop) and schedules their receive
   // loops there. Health checks run on loops[0]. With no loops the handler answers SERVFAIL.
-  Forward(std::vector<Stanza> stanzas, std::span<boost::asio::io_context* const> loops);
+  Forward(std::vector<Stanza> stanzas, std::span<boost::asio::io_context* const> loops,
+          const EgressConfig& egress = {});
   // Closes the sockets: posted to each loop that still runs, done here for stopped ones.
   // Queries still pending on this handler are abandoned, never resumed.
   ~Forward() override;

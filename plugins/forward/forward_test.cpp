@@ -10,11 +10,11 @@ namespace {
 
 using moat::testing::FakeUpstream;
 using testing::Harness;
+using testing::block;
 using testing::hasA;
 using testing::query;
 using Mode = FakeUpstream::Mode;
 
-std::string block(const std::string& lines) { return ". {\n" + lines + "\n}\n"; }
 
 TEST_CASE("forward: relays an A answer over UDP and restores the client's ID") {
   FakeUpstream up;

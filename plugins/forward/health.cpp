@@ -99,6 +99,13 @@ awaitable<void> probeLoop(std::shared_ptr<Shared> shared, uint32_t s, uint32_t u
   auto& up = *stanza.upstreams[u];
   const auto& o = stanza.config.options;
   asio::steady_timer pause(co_await asio::this_coro::executor);
+  // A probe is a query leaving the box like any other: the same egress check applies (setup
+  // already refuses a health_check domain it would stop, so this only guards new paths).
+  if (shared->keptIn(s, dns::lowercased(o.hcDomain)) != nullptr) {
+    shared->stats.probesKeptIn.fetch_add(1, std::memory_order_relaxed);
+    up.probing.store(false, std::memory_order_release);
+    co_return;
+  }
   while (!shared->stopping.load(std::memory_order_relaxed)) {
     // CoreDNS probes over TCP when force_tcp is set, else over UDP.
     bool alive = o.forceTcp ? co_await probeTcp(up.addr, o) : co_await probeUdp(up.addr, o);
@@ -129,8 +136,9 @@ UpstreamState::UpstreamState(UpstreamAddr a) : addr(std::move(a)) {
   }
 }
 
-std::shared_ptr<Shared> Shared::build(std::vector<Stanza> stanzas) {
+std::shared_ptr<Shared> Shared::build(std::vector<Stanza> stanzas, const EgressConfig& egress) {
   auto shared = std::make_shared<Shared>();
+  shared->privateZones = egress.privateZones;
   uint32_t channel = 0;
   for (auto& s : stanzas) {
     auto st = std::make_unique<StanzaState>();
@@ -139,6 +147,7 @@ std::shared_ptr<Shared> Shared::build(std::vector<Stanza> stanzas) {
     channel += static_cast<uint32_t>(s.upstreams.size());
     st->limitError =
         "concurrent queries exceeded maximum " + std::to_string(s.options.maxConcurrent);
+    st->scope = EgressScope::narrowed(s.from, egress.blockZones);
     st->config = std::move(s);
     shared->stanzas.push_back(std::move(st));
   }

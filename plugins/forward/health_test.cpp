@@ -11,11 +11,11 @@ namespace {
 
 using moat::testing::FakeUpstream;
 using testing::Harness;
+using testing::block;
 using testing::hasA;
 using testing::query;
 using namespace std::chrono_literals;
 
-std::string block(const std::string& lines) { return ". {\n" + lines + "\n}\n"; }
 
 std::string closedAddress(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 

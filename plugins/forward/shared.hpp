@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "plugins/egress.hpp"
 #include "plugins/forward/config.hpp"
 
 namespace boost::asio {
@@ -50,6 +51,13 @@ struct StanzaState {
   std::atomic<int64_t> concurrent{0};                     // for max_concurrent, all workers
   uint32_t firstChannel = 0;  // index of upstreams[0] in every worker's channel list
   std::string limitError;     // "concurrent queries exceeded maximum N"
+  EgressScope scope;          // FROM narrowed by the block's zones (DESIGN.md §4)
+};
+
+// What the egress check needs to know about one forward handler's block.
+struct EgressConfig {
+  PrivateZonesPtr privateZones;         // null: nothing is private (tests)
+  std::vector<std::string> blockZones;  // the server block's zones; empty means "."
 };
 
 // Shared counters; the metrics plugin (issue 5) will export them.
@@ -57,16 +65,24 @@ struct SharedStats {
   std::atomic<uint64_t> healthcheckBroken{0};     // coredns_forward_healthcheck_broken_total
   std::atomic<uint64_t> maxConcurrentRejects{0};  // coredns_forward_max_concurrent_rejects_total
   std::atomic<uint64_t> healthcheckFailures{0};   // coredns_proxy_healthcheck_failures_total
+  std::atomic<uint64_t> probesKeptIn{0};          // health probes the egress check stopped
 };
 
 struct Shared {
   std::vector<std::unique_ptr<StanzaState>> stanzas;
   uint32_t channelCount = 0;                      // upstreams over all stanzas
+  PrivateZonesPtr privateZones;                   // what the egress check consults
   boost::asio::io_context* healthLoop = nullptr;  // loops[0]; null when built without loops
   std::atomic<bool> stopping{false};              // the handler is gone: probes wind down
   SharedStats stats;
 
-  static std::shared_ptr<Shared> build(std::vector<Stanza> stanzas);
+  static std::shared_ptr<Shared> build(std::vector<Stanza> stanzas, const EgressConfig& egress);
+
+  // The one egress check for this handler (DESIGN.md §4): null when `lowerName` may leave
+  // through stanza `s`, else the private zone that keeps it in. Every send calls it.
+  const PrivateZone* keptIn(uint32_t s, std::span<const uint8_t> lowerName) const {
+    return egressBlockedBy(privateZones.get(), stanzas[s]->scope, lowerName);
+  }
 };
 
 // Starts probing upstream `u` of stanza `s` on the health loop unless a probe already runs

@@ -10,13 +10,13 @@ namespace {
 
 using moat::testing::FakeUpstream;
 using testing::Harness;
+using testing::block;
 using testing::hasA;
 using testing::query;
 using Mode = FakeUpstream::Mode;
 using dns::Proto;
 using namespace std::chrono_literals;
 
-std::string block(const std::string& lines) { return ". {\n" + lines + "\n}\n"; }
 
 TEST_CASE("forward: a TCP client is forwarded over TCP, ID restored") {
   FakeUpstream up;

@@ -32,6 +32,9 @@ inline QuerySpec query(std::string name, uint16_t id = 0x1234) {
   return spec;
 }
 
+// A root server block holding `lines`.
+inline std::string block(const std::string& lines) { return ". {\n" + lines + "\n}\n"; }
+
 // The forward stanzas of the first block of `corefile`; FAILs when the text does not parse.
 inline std::vector<const conf::Directive*> forwardStanzas(const conf::Corefile& file) {
   std::vector<const conf::Directive*> out;
@@ -89,10 +92,10 @@ struct Outcome {
 class Harness {
  public:
   // Builds the handler from the block's forward stanzas (REQUIREs that they parse).
-  explicit Harness(const std::string& corefile) {
+  explicit Harness(const std::string& corefile, const EgressConfig& egress = {}) {
     auto stanzas = parse(corefile);
     REQUIRE_MESSAGE(stanzas.ok(), (stanzas.ok() ? std::string() : stanzas.error().str()));
-    forward = std::make_shared<Forward>(std::move(*stanzas), std::span(loops));
+    forward = std::make_shared<Forward>(std::move(*stanzas), std::span(loops), egress);
     io.poll();  // runs the posted start(): receive loops armed
   }
   ~Harness() {

@@ -57,7 +57,15 @@ void Worker::shutdown() {
 Verdict Worker::dispatchFrom(dns::Query& q, size_t first) {
   const auto name = q.view.question.lowerName();
   for (size_t s = first; s < shared_->stanzas.size(); ++s) {
-    if (shared_->stanzas[s]->config.matches(name)) return begin(q, static_cast<uint32_t>(s));
+    if (!shared_->stanzas[s]->config.matches(name)) continue;
+    // A private name this stanza may not send passes on, as an excepted one does: a later
+    // stanza scoped to its zone may take it, else the private answer does.
+    if (shared_->keptIn(static_cast<uint32_t>(s), name) != nullptr) {
+      dns::bump(stats_.keptIn);
+      q.egressBlocked = kPlugin;
+      continue;
+    }
+    return begin(q, static_cast<uint32_t>(s));
   }
   return Verdict::Next;
 }

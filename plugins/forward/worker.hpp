@@ -44,6 +44,8 @@ struct WorkerStats {
   std::atomic<uint64_t> refused{0};         // max_concurrent or slot table full
   std::atomic<uint64_t> tcpConnects{0};     // coredns_proxy_conn_cache_misses_total{proto="tcp"}
   std::atomic<uint64_t> tcpReused{0};       // coredns_proxy_conn_cache_hits_total{proto="tcp"}
+  std::atomic<uint64_t> keptIn{0};          // queries the egress check kept from a stanza
+  std::atomic<uint64_t> sendsStopped{0};    // sends the egress check stopped at the socket (0 unless a bug)
 };
 
 class Worker : public std::enable_shared_from_this<Worker> {

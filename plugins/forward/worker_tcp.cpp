@@ -57,6 +57,12 @@ asio::awaitable<void> Worker::tcpExchange(std::shared_ptr<Worker> self, uint16_t
   const auto& st = *shared_->stanzas[channels_[c].stanza];
   const auto& to = st.upstreams[channels_[c].upstream]->addr;
   const auto& o = st.config.options;
+  // The egress check before any connection, as for UDP (DESIGN.md §4).
+  if (shared_->keptIn(channels_[c].stanza, slots_[i].query->view.question.lowerName()) != nullptr) {
+    dns::bump(stats_.sendsStopped);
+    onAttemptError(i, Failure::Network);
+    co_return;
+  }
   for (int round = 0; round < 2; ++round) {
     // The second round follows a pooled connection the peer had closed: dial afresh.
     auto conn = round == 0 ? takeIdle(c, Clock::now()) : nullptr;
@@ -90,7 +96,6 @@ asio::awaitable<void> Worker::tcpExchange(std::shared_ptr<Worker> self, uint16_t
     dns::put16(conn->out.data(), q.requestLen);
     std::copy_n(q.request.data(), q.requestLen, conn->out.data() + 2);
     dns::put16(conn->out.data() + 2, rng_.id());
-    // (DESIGN.md §4: the private-zone egress check belongs here too.)
     auto [wec, wn] = co_await asio::async_write(conn->socket, asio::buffer(conn->out), kTuple);
     if (!current()) co_return;
     if (wec) {

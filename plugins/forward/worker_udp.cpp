@@ -46,11 +46,16 @@ std::optional<Failure> Worker::sendUdp(uint16_t i) {
     if (!openChannel(slot.channel)) return Failure::Network;
     waitReadable(slot.channel);
   }
+  const dns::Query& q = *slot.query;
+  // The egress check at the socket (DESIGN.md §4). dispatchFrom already kept private names
+  // from stanzas that may not send them; this is the last gate before bytes leave.
+  if (shared_->keptIn(slot.stanza, q.view.question.lowerName()) != nullptr) {
+    dns::bump(stats_.sendsStopped);
+    return Failure::Network;
+  }
   auto id = ch.ids.take(i, rng_);
   if (!id) return Failure::Network;
   // Gather the new ID and the rest of the request: no copy, and the client's bytes stay intact.
-  // (DESIGN.md §4: the private-zone egress check belongs here, before anything leaves.)
-  const dns::Query& q = *slot.query;
   std::array<uint8_t, 2> idBytes{};
   dns::put16(idBytes.data(), *id);
   const std::array<asio::const_buffer, 2> parts{
