@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "dns/counter.hpp"
+#include "dns/name.hpp"
 
 namespace moat::plugins {
 
@@ -171,6 +172,11 @@ bool ChainRunner::subquery(dns::Query& parent, std::span<const uint8_t> name, ui
   q.worker = parent.worker;
   q.listener = parent.listener;
   q.depth = static_cast<uint8_t>(parent.depth + 1);
+  q.trace = parent.trace;  // explain follows the subquery through the chain too
+  if (q.trace != nullptr) {
+    q.trace->note("subquery", dns::nameToText(name) + " type " + std::to_string(type) +
+                                  " through the whole server");
+  }
   q.sink = s;
   q.dispatcher = this;
   s->parent = &parent;

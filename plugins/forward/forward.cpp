@@ -39,9 +39,11 @@ Verdict Forward::onQuery(dns::Query& q) {
   // Built without event loops (lint, explain): nothing can be sent. The same stanza choice and
   // egress check as a worker's, described for explain, then SERVFAIL.
   const auto name = q.view.question.lowerName();
+  bool matched = false;
   for (uint32_t s = 0; s < shared_->stanzas.size(); ++s) {
     const Stanza& st = shared_->stanzas[s]->config;
     if (!st.matches(name)) continue;
+    matched = true;
     const PrivateZone* zone = shared_->keptIn(s, name);
     if (q.trace != nullptr) {
       std::string what = st.from + " -> " + st.toText + ": ";
@@ -61,7 +63,9 @@ Verdict Forward::onQuery(dns::Query& q) {
     q.error = kNoHealthy;
     return Verdict::Answered;
   }
-  if (q.trace != nullptr) q.trace->note(this->name(), "no stanza matches the name");
+  if (q.trace != nullptr && !matched) {
+    q.trace->note(this->name(), "no stanza takes the name (outside FROM, or excepted)");
+  }
   return Verdict::Next;
 }
 

@@ -63,6 +63,12 @@ Verdict Hosts::onQuery(dns::Query& q) {
   }
 
   if (hits.empty() && !index.hasAddress(name)) {
+    if (q.trace != nullptr) {
+      q.trace->note("hosts", store_->path() + ": no entry" +
+                                 (fall_.through(name) ? std::string("; fallthrough") +
+                                                            (fall_.all() ? " (all zones)" : "")
+                                                      : std::string("; no fallthrough: SERVFAIL")));
+    }
     if (fall_.through(name)) return Verdict::Next;
     // No SOA to deny with, so CoreDNS gives up with SERVFAIL rather than claim NXDOMAIN.
     dns::writeErrorReply(q.reply, q.requestBytes(), &q.view, dns::RCode::ServFail);
@@ -71,6 +77,10 @@ Verdict Hosts::onQuery(dns::Query& q) {
 
   // An answer, or NODATA (the name exists with other data): authoritative either way, and
   // with no SOA, as CoreDNS has none to give.
+  if (q.trace != nullptr) {
+    q.trace->note("hosts", store_->path() + (hits.empty() ? ": the name has other types only (NODATA)"
+                                                          : ": entry found"));
+  }
   dns::MessageWriter writer(q.reply);
   writer.startReply(q.requestBytes(), q.view, dns::RCode::NoError, true);
   for (std::span<const uint8_t> part : hits.parts) {
