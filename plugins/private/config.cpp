@@ -85,7 +85,8 @@ conf::Result<PrivateZonesPtr> buildPrivateZones(std::span<const StanzaInput> sta
     }
     auto options = parseOptions(d);
     if (!options) return options.error();
-    std::vector<std::string> zones;
+    // Each zone with the token to blame if it turns out to be a duplicate.
+    std::vector<std::pair<std::string, const conf::Token*>> zones;
     for (const conf::Token& arg : d.args) {
       if (arg.text == "off") return conf::errorAt(arg, kPlugin, "'off' must be the only argument");
       auto normalised = conf::normalizeZone(arg);
@@ -94,22 +95,27 @@ conf::Result<PrivateZonesPtr> buildPrivateZones(std::span<const StanzaInput> sta
         if (z == ".") {
           return conf::errorAt(arg, kPlugin, "the root zone cannot be private (no name could ever leave)");
         }
-        zones.push_back(std::move(z));
+        zones.emplace_back(std::move(z), &arg);
       }
     }
     if (d.args.empty()) {
-      zones = in.blockZones;
-      if (zones.empty() || std::find(zones.begin(), zones.end(), ".") != zones.end()) {
+      if (in.blockZones.empty() ||
+          std::find(in.blockZones.begin(), in.blockZones.end(), ".") != in.blockZones.end()) {
         return conf::errorAt(d.name, kPlugin,
                              "a bare 'private' in a root block would make every name private; "
                              "name the zones");
       }
+      // A block may list one zone on several ports ("a.org:53 a.org:1053"): one zone here.
+      for (const std::string& z : in.blockZones) {
+        bool seen = std::any_of(zones.begin(), zones.end(), [&](const auto& e) { return e.first == z; });
+        if (!seen) zones.emplace_back(z, &d.name);
+      }
     }
-    for (std::string& z : zones) {
+    for (auto& [z, token] : zones) {
       auto dup = std::find_if(declared.begin(), declared.end(),
                               [&](const PrivateZone& p) { return p.name == z; });
       if (dup != declared.end()) {
-        return conf::errorAt(d.name, kPlugin, "zone " + z + " is already private (at " +
+        return conf::errorAt(*token, kPlugin, "zone " + z + " is already private (at " +
                                                   dup->pos.str() + ")");
       }
       declared.push_back(PrivateZone{std::move(z), options->negttl, options->refuse, false, d.name.pos, {}});

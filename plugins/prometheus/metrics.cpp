@@ -8,6 +8,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "dns/counter.hpp"
+#include "plugins/metric_source.hpp"
 
 namespace moat::plugins::prometheus {
 
@@ -376,6 +377,22 @@ std::string Metrics::scrape() const {
   std::vector<pc::MetricFamily> families = registry_->Collect();
   std::vector<pc::MetricFamily> blocks = collector_->Collect();
   families.insert(families.end(), std::make_move_iterator(blocks.begin()), std::make_move_iterator(blocks.end()));
+  // Other plugins' counters, one family per name.
+  std::map<std::string, size_t> byName;
+  for (const MetricSample& s : collectMetricSources()) {
+    auto [it, fresh] = byName.try_emplace(s.family, families.size());
+    if (fresh) {
+      families.push_back({s.family, s.help, s.gauge ? pc::MetricType::Gauge : pc::MetricType::Counter, {}});
+    }
+    pc::ClientMetric m;
+    for (const auto& [name, value] : s.labels) m.label.push_back({name, value});
+    if (s.gauge) {
+      m.gauge.value = s.value;
+    } else {
+      m.counter.value = s.value;
+    }
+    families[it->second].metric.push_back(std::move(m));
+  }
   std::sort(families.begin(), families.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return pc::TextSerializer().Serialize(families);
 }

@@ -9,6 +9,7 @@
 #include "dns/server/http.hpp"
 #include "plugins/http_address.hpp"
 #include "plugins/chain.hpp"
+#include "plugins/server_label.hpp"
 
 namespace moat::plugins::prometheus {
 namespace {
@@ -26,20 +27,7 @@ bool hasHandler(std::string_view name) {
 
 BlockLabels blockLabels(const SetupContext& ctx) {
   BlockLabels labels;
-  uint16_t port = 53;
-  std::string host;
   if (ctx.block != nullptr) {
-    if (!ctx.block->keys.empty()) {
-      // 53 is the default without -dns.port; the flag is not visible to plugins (README.md).
-      auto keys = conf::parseServerKey(ctx.block->keys.front(), 53);
-      if (keys && !keys->empty()) port = keys->front().port;
-    }
-    for (const conf::Directive& d : ctx.block->directives) {
-      if (d.name.text == "bind" && !d.args.empty()) {
-        host = d.args.front().text;
-        break;
-      }
-    }
     for (const conf::Directive& d : ctx.block->directives) {
       const std::string& name = d.name.text;
       if (hasHandler(name) && std::find(labels.plugins.begin(), labels.plugins.end(), name) == labels.plugins.end()) {
@@ -48,9 +36,7 @@ BlockLabels blockLabels(const SetupContext& ctx) {
     }
     std::sort(labels.plugins.begin(), labels.plugins.end());
   }
-  // net.JoinHostPort: an IPv6 literal gets brackets.
-  if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  labels.server = "dns://" + host + ":" + std::to_string(port);
+  labels.server = serverLabel(ctx);
   labels.zones = ctx.zones;
   if (labels.zones.empty()) labels.zones.push_back(".");
   return labels;
