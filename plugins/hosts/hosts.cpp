@@ -99,6 +99,7 @@ Verdict Hosts::answerPtr(dns::Query& q, const Index& index) {
   if (address) targets = index.ptr(*address);
   // No name for this address: always the next plugin's business, even without fallthrough.
   if (targets.empty()) return Verdict::Next;
+  if (q.trace != nullptr) q.trace->note("hosts", store_->path() + ": address found");
 
   dns::MessageWriter writer(q.reply);
   writer.startReply(q.requestBytes(), q.view, dns::RCode::NoError, true);

@@ -144,6 +144,17 @@ Verdict Kubernetes::onQuery(dns::Query& q) {
       return Verdict::Pending;
     }
   }
+  if (q.trace != nullptr) {
+    const std::string zoneText = zones_.text(zone);
+    if (answer.status == Status::NameError) {
+      q.trace->note("kubernetes", zoneText + ": no such name in the cluster" +
+                                      (fall_.through(lower) ? std::string("; fallthrough")
+                                                            : std::string("; NXDOMAIN")));
+    } else {
+      q.trace->note("kubernetes", zoneText + (answer.count == 0 ? ": the name exists, not with this type"
+                                                                : ": answered from the cluster objects"));
+    }
+  }
   if (answer.status == Status::NameError) {
     // Fallthrough is for names that do not exist here, and only within its zones.
     if (fall_.through(lower)) {
