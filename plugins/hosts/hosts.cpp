@@ -59,6 +59,7 @@ Verdict Hosts::onQuery(dns::Query& q) {
   } else if (qtype == dns::rrtype::AAAA) {
     hits = index.lookup(name, Family::V6);
   } else if (fallthroughUnsupported_ && fall_.through(name)) {
+    q.nameExists = index.hasAddress(name);  // a local negative answer is then NODATA
     return Verdict::Next;
   }
 
@@ -69,7 +70,12 @@ Verdict Hosts::onQuery(dns::Query& q) {
                                                             (fall_.all() ? " (all zones)" : "")
                                                       : std::string("; no fallthrough: SERVFAIL")));
     }
-    if (fall_.through(name)) return Verdict::Next;
+    if (fall_.through(name)) {
+      // A reverse name with a PTR here exists, whatever type was asked.
+      auto address = addressFromReverse(name);
+      q.nameExists = address && !index.ptr(*address).empty();
+      return Verdict::Next;
+    }
     // No SOA to deny with, so CoreDNS gives up with SERVFAIL rather than claim NXDOMAIN.
     dns::writeErrorReply(q.reply, q.requestBytes(), &q.view, dns::RCode::ServFail);
     return Verdict::Answered;
@@ -98,7 +104,11 @@ Verdict Hosts::answerPtr(dns::Query& q, const Index& index) {
   std::span<const Index::Range> targets;
   if (address) targets = index.ptr(*address);
   // No name for this address: always the next plugin's business, even without fallthrough.
-  if (targets.empty()) return Verdict::Next;
+  // A forward name asked for PTR exists here if it has addresses (NODATA, not NXDOMAIN, later).
+  if (targets.empty()) {
+    q.nameExists = index.hasAddress(name);
+    return Verdict::Next;
+  }
   if (q.trace != nullptr) q.trace->note("hosts", store_->path() + ": address found");
 
   dns::MessageWriter writer(q.reply);
@@ -131,7 +141,23 @@ conf::Result<HandlerPtr> setupHosts(const SetupContext& ctx) {
                                        "hosts: hosts file '" + config->path + "' is a directory",
                                        conf::Severity::Warning});
   }
-  return HandlerPtr(std::make_shared<Hosts>(*config, ctx.loops.size()));
+  auto handler = std::make_shared<Hosts>(*config, ctx.loops.size());
+  registerMetricSource(std::weak_ptr<const MetricSource>(handler));
+  return HandlerPtr(std::move(handler));
+}
+
+void Hosts::collect(std::vector<MetricSample>& out) const {
+  const auto loaded = store_->loaded();
+  if (!loaded) return;
+  out.push_back({"coredns_hosts_entries",
+                 "Entries read from a hosts file plus its inline lines (addresses per name and names "
+                 "per address).",
+                 true, {{"hostsfile", store_->path()}}, static_cast<double>(loaded->entries)});
+  MetricSample stamp{"coredns_hosts_reload_timestamp_seconds",
+                     "Modification time of the hosts file read most recently (newest of all hosts files).",
+                     true, {}, loaded->mtimeSeconds};
+  stamp.keepMax = true;  // one series for every hosts file: the newest wins
+  out.push_back(std::move(stamp));
 }
 
 }  // namespace moat::plugins::hosts

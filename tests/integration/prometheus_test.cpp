@@ -66,3 +66,28 @@ TEST_CASE("prometheus: /metrics counts dig queries with CoreDNS's labels") {
   CHECK(contains(text, "coredns_dns_responses_total{plugin=\"whoami\",rcode=\"NOERROR\"," + labels + "view=\"\",zone=\".\"} 3"));
   CHECK(server.stop() == 0);
 }
+
+TEST_CASE("prometheus: private answers count in moat_private_blocked_total{server,zone}") {
+  TempDir dir;
+  const uint16_t metricsPort = freePort();
+  ServerProcess server(dir, ".:@PORT@ {\n"
+                            "  bind 127.0.0.1\n"
+                            "  private internal.company\n"
+                            "  prometheus 127.0.0.1:" + std::to_string(metricsPort) + "\n"
+                            "  forward . 127.0.0.1:9\n"
+                            "}\n");
+  REQUIRE(server.running());
+  for (const char* name : {"api.internal.company", "db.internal.company", "printer.local"}) {
+    std::string out = dig(server.port(), {name, "A"});
+    REQUIRE_MESSAGE(out.find("status: NXDOMAIN") != std::string::npos, out);
+  }
+  HttpReply r = httpGet(metricsPort, "/metrics");
+  REQUIRE(r.status == 200);
+  CAPTURE(r.body);
+  auto text = lines(r.body);
+  const std::string server_ = "server=\"dns://127.0.0.1:" + std::to_string(server.port()) + "\"";
+  CHECK(contains(text, "moat_private_blocked_total{" + server_ + ",zone=\"internal.company.\"} 2"));
+  CHECK(contains(text, "moat_private_blocked_total{" + server_ + ",zone=\"local.\"} 1"));
+  CHECK(contains(text, "coredns_dns_responses_total{plugin=\"private\",rcode=\"NXDOMAIN\"," + server_ +
+                           ",view=\"\",zone=\".\"} 3"));
+}

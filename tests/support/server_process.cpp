@@ -77,7 +77,11 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
   return p;
 }
 
-ServerProcess::ServerProcess(const TempDir& dir, std::string corefile, std::vector<std::string> extraArgs) {
+ServerProcess::ServerProcess(const TempDir& dir, std::string corefile, std::vector<std::string> extraArgs)
+    : ServerProcess(MOAT_BINARY, dir, std::move(corefile), std::move(extraArgs)) {}
+
+ServerProcess::ServerProcess(std::string binary, const TempDir& dir, std::string corefile,
+                             std::vector<std::string> extraArgs) {
   port_ = freePort();
   for (size_t at; (at = corefile.find("@PORT@")) != std::string::npos;) {
     corefile.replace(at, 6, std::to_string(port_));
@@ -85,7 +89,7 @@ ServerProcess::ServerProcess(const TempDir& dir, std::string corefile, std::vect
   std::string conf = dir.write("Corefile", corefile);
   out_ = dir.path() + "/stdout";
   err_ = dir.path() + "/stderr";
-  std::vector<std::string> args = {MOAT_BINARY, "-conf", conf};
+  std::vector<std::string> args = {std::move(binary), "-conf", conf};
   args.insert(args.end(), extraArgs.begin(), extraArgs.end());
   pid_ = ::fork();
   REQUIRE(pid_ >= 0);

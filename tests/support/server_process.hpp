@@ -31,6 +31,9 @@ class ServerProcess {
   // Replaces @PORT@ in `corefile` with a free port, writes it to dir/Corefile, starts
   // `moat -conf dir/Corefile` (plus `extraArgs`) and waits until the port answers DNS.
   ServerProcess(const TempDir& dir, std::string corefile, std::vector<std::string> extraArgs = {});
+  // The same with another `moat` binary (tests/deploy runs the installed one).
+  ServerProcess(std::string binary, const TempDir& dir, std::string corefile,
+                std::vector<std::string> extraArgs = {});
   ~ServerProcess();
 
   bool running() const { return pid_ > 0; }
