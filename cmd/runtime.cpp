@@ -14,35 +14,6 @@ namespace moat::app {
 
 namespace {
 
-size_t editDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-// The closest CoreDNS plugin name within two edits, for "did you mean".
-std::string suggestion(std::string_view word) {
-  std::string_view best;
-  size_t bestDistance = 3;
-  for (std::string_view candidate : plugins::coreDnsPluginNames()) {
-    size_t d = editDistance(word, candidate);
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = candidate;
-    }
-  }
-  return std::string(best);
-}
-
 struct ListenerKey {
   std::string address;
   uint16_t port;
@@ -64,7 +35,7 @@ conf::Result<bool> checkDirectives(const conf::ServerBlock& block, std::vector<c
       if (plugins::isCoreDnsPlugin(name)) {
         return conf::errorAt(d.name.pos, "plugin '" + name + "' is not implemented by Moat");
       }
-      std::string hint = suggestion(name);
+      std::string hint = plugins::suggestPlugin(name);
       return conf::errorAt(d.name.pos, "unknown directive '" + name + "'" +
                                            (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
     }

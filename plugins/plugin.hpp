@@ -61,4 +61,8 @@ bool isCoreDnsPlugin(std::string_view name);
 bool isIgnorablePlugin(std::string_view name);
 std::span<const std::string_view> coreDnsPluginNames();
 
+// The closest plugin name (CoreDNS's or Moat's own) within two edits of `word`, for "did you
+// mean"; empty when nothing is that close.
+std::string suggestPlugin(std::string_view word);
+
 }  // namespace moat::plugins

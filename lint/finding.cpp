@@ -1,0 +1,126 @@
+#include "lint/finding.hpp"
+
+#include <algorithm>
+#include <array>
+#include <tuple>
+
+namespace moat::lint {
+
+namespace {
+
+using S = Severity;
+
+// The order here is the order SARIF lists them and the README documents them.
+constexpr std::array<RuleInfo, 22> kRules = {{
+    {"syntax/error", S::Error, "The Corefile does not parse",
+     "The lexer, the parser or an import failed: unbalanced braces, an unterminated quote, an "
+     "import that matches nothing readable. Nothing after the error can be checked."},
+    {"directive/unknown", S::Error, "Unknown directive",
+     "A directive that is neither a Moat plugin nor any CoreDNS plugin, most likely a typo; the "
+     "message suggests the closest plugin name."},
+    {"directive/unimplemented", S::Error, "CoreDNS plugin Moat does not implement",
+     "A real CoreDNS plugin that Moat lacks. The server refuses to start with it, so the block "
+     "must do without it."},
+    {"directive/ignored", S::Warning, "Plugin ignored by Moat",
+     "debug and pprof are accepted and ignored: they change nothing about answers."},
+    {"directive/duplicate", S::Error, "Plugin repeated in a block",
+     "A plugin that may appear once per server block (CoreDNS's ErrOnce) is written twice."},
+    {"option/unknown", S::Error, "Unknown plugin option",
+     "An option or property the plugin does not know, reported by the plugin's own setup, with "
+     "a did-you-mean when a known option is close."},
+    {"config/invalid", S::Error, "Invalid configuration",
+     "Any other error the server would report at start: a bad argument, value, address, zone or "
+     "upstream, a missing resolv.conf, a bad server key."},
+    {"config/warning", S::Warning, "Start-up warning",
+     "A warning the server would print at start and no more specific rule covers (a hosts file "
+     "that does not exist yet, kubernetes without objects, an except outside FROM)."},
+    {"leak/unscoped-forward", S::Error, "Local names fall through to an unscoped forward",
+     "hosts or kubernetes serve names in a zone that is not private, fall through for it, and "
+     "a forward whose scope is wider than that zone sends what they do not answer upstream "
+     "(typically to a public resolver, which answers NXDOMAIN). Declare the zone private, or "
+     "scope a forward to it if a site resolver must answer it."},
+    {"leak/private-public-upstream", S::Warning, "Private zone forwarded to a public upstream",
+     "A forward scoped to a private zone uses an upstream that a forward for the root zone also "
+     "uses: that upstream is probably a public resolver, which cannot answer private names."},
+    {"forward/loop", S::Error, "Forward loops back",
+     "An upstream is this server itself (one of its listen addresses on the same port), the "
+     "systemd-resolved stub 127.0.0.53, or a resolv.conf that lists only loopback addresses."},
+    {"forward/unreachable", S::Warning, "Forward stanza can never match",
+     "A forward whose FROM lies outside every zone of its block, or which an earlier forward of "
+     "the block takes all names from."},
+    {"plugin/unreachable", S::Warning, "Plugin never sees a query",
+     "hosts or kubernetes without fallthrough answer every name of the block, so the plugins "
+     "that run after them never see a query."},
+    {"order/written", S::Warning, "Written order differs from execution order",
+     "Plugins run in a fixed order (CoreDNS's plugin.cfg), not the Corefile's; the block is "
+     "written in another order, which suggests a different behaviour than it has."},
+    {"ttl/range", S::Warning, "TTL out of the useful range",
+     "A TTL of 0 (answers are never cached by clients) or above 3600 seconds (stale answers "
+     "for over an hour)."},
+    {"http/address-clash", S::Error, "HTTP address clash",
+     "health, ready and prometheus of different kinds on the same host:port, or an HTTP "
+     "endpoint on a port the DNS server listens on."},
+    {"kubernetes/reverse-fallthrough", S::Warning, "Reverse zones without fallthrough",
+     "kubernetes serves in-addr.arpa or ip6.arpa zones without falling through for them, so "
+     "PTR queries for addresses outside the cluster get NXDOMAIN instead of going on."},
+    {"kubernetes/upstream", S::Warning, "Removed kubernetes option `upstream`",
+     "CoreDNS removed `upstream`; Moat ignores it. ExternalName targets resolve through Moat's "
+     "own chain, where the private-zone egress check applies."},
+    {"kubernetes/api-option", S::Info, "Kubernetes API option a stub cannot honour",
+     "An option that steers CoreDNS's Kubernetes API client (endpoint, tls, kubeconfig, "
+     "apiserver_*, labels, namespace_labels, startup_timeout). Moat reads the cluster from "
+     "`objects` files and ignores it."},
+    {"kubernetes/no-probes", S::Info, "Kubernetes without health or ready",
+     "A Corefile that serves kubernetes has no health or no ready endpoint, so a Deployment's "
+     "liveness or readiness probe has nothing to ask."},
+    {"moat/private-builtin", S::Info, "Moat keeps built-in private zones local",
+     "The forward's scope covers zones Moat treats as private with no directive (local., "
+     "internal., home.arpa., private reverse zones...). CoreDNS would forward those names; Moat "
+     "answers them locally. Scope a forward to the zone or write `private off` to forward them."},
+    {"block/duplicate", S::Error, "Zone defined twice on a listener",
+     "The same zone on the same port and bind address in two server blocks (or twice in one): "
+     "the server refuses to start."},
+}};
+
+}  // namespace
+
+std::string_view severityName(Severity severity) {
+  switch (severity) {
+    case Severity::Error: return "error";
+    case Severity::Warning: return "warning";
+    case Severity::Info: return "info";
+  }
+  return "error";
+}
+
+std::span<const RuleInfo> rules() { return kRules; }
+
+const RuleInfo* findRule(std::string_view id) {
+  for (const RuleInfo& r : kRules) {
+    if (r.id == id) return &r;
+  }
+  return nullptr;
+}
+
+void Findings::add(const conf::Pos& pos, std::string_view rule, std::string message) {
+  const RuleInfo* info = findRule(rule);
+  Finding f{pos, std::string(rule), info != nullptr ? info->severity : Severity::Error,
+            std::move(message)};
+  // SARIF and most editors count from 1; a position-less diagnostic points at the file's start.
+  if (f.pos.line == 0) f.pos.line = 1;
+  if (f.pos.col == 0) f.pos.col = 1;
+  items_.push_back(std::move(f));
+}
+
+void sortFindings(std::vector<Finding>& findings) {
+  auto key = [](const Finding& f) {
+    return std::tie(f.pos.file, f.pos.line, f.pos.col, f.rule, f.message);
+  };
+  std::stable_sort(findings.begin(), findings.end(),
+                   [&](const Finding& a, const Finding& b) { return key(a) < key(b); });
+  findings.erase(std::unique(findings.begin(), findings.end(),
+                             [&](const Finding& a, const Finding& b) { return key(a) == key(b); }),
+                 findings.end());
+}
+
+}  // namespace moat::lint
