@@ -146,18 +146,6 @@ bool parseArgs(std::span<const std::string> args, Args& out, std::string& error)
   return true;
 }
 
-// Builds the request bytes: header with RD, one question of class IN.
-bool loadQuery(dns::Query& q, const dns::WireName& name, uint16_t type) {
-  dns::Header h{0x4d4f, dns::flag::RD, 1, 0, 0, 0};
-  h.write(q.request.data());
-  std::copy(name.begin(), name.end(), q.request.begin() + dns::kHeaderSize);
-  size_t off = dns::kHeaderSize + name.size();
-  dns::put16(&q.request[off], type);
-  dns::put16(&q.request[off + 2], dns::rrclass::IN);
-  q.requestLen = static_cast<uint16_t>(off + 4);
-  return dns::parseQuery(q.requestBytes(), q.view) == dns::ParseStatus::Ok;
-}
-
 }  // namespace
 
 int runExplain(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
@@ -195,7 +183,7 @@ int runExplain(std::span<const std::string> args, std::ostream& out, std::ostrea
 
   auto query = std::make_unique<dns::Query>();
   dns::Query& q = *query;
-  if (!loadQuery(q, *wire, static_cast<uint16_t>(type))) {
+  if (!q.loadQuestion(0x4d4f, *wire, static_cast<uint16_t>(type))) {
     err << "moat explain: cannot build a query for " << a.name << "\n";
     return 2;
   }

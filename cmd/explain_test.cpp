@@ -5,11 +5,14 @@
 #include <string>
 
 #include "cmd/explain.hpp"
+#include "tests/support/incident.hpp"
 #include "tests/support/server_process.hpp"
 
 namespace moat::app {
 namespace {
 
+using moat::testing::Incident;
+using moat::testing::incidentCorefile;
 using moat::testing::TempDir;
 
 struct Run {
@@ -28,24 +31,13 @@ Run explain(std::vector<std::string> args) {
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-// The incident's Corefile (hosts path made absolute), optionally with `extra` lines.
+// The incident's Corefile (files in `dir`), optionally with `extra` lines.
 std::string incident(const TempDir& dir, const std::string& extra) {
-  dir.write("custom.hosts", "10.0.0.6 db.internal.company\n");
-  dir.write("resolv.conf", "nameserver 192.0.2.53\n");
-  return dir.write("Corefile", ".:53 {\n" + extra +
-                                   "    errors\n"
-                                   "    health\n"
-                                   "    kubernetes cluster.local in-addr.arpa ip6.arpa {\n"
-                                   "        pods insecure\n"
-                                   "        upstream 1.1.1.1 8.8.8.8\n"
-                                   "        fallthrough in-addr.arpa ip6.arpa\n"
-                                   "    }\n"
-                                   "    hosts " + dir.path() + "/custom.hosts {\n"
-                                   "        reload 30s\n"
-                                   "        fallthrough\n"
-                                   "    }\n"
-                                   "    forward . " + dir.path() + "/resolv.conf\n"
-                                   "}\n");
+  Incident i;
+  i.hostsPath = dir.write("custom.hosts", "10.0.0.6 db.internal.company\n");
+  i.forwardTo = dir.write("resolv.conf", "nameserver 192.0.2.53\n");
+  i.extra = extra;
+  return dir.write("Corefile", incidentCorefile(i));
 }
 
 TEST_CASE("explain: the incident's path for api.internal.company A, then with `private`") {

@@ -114,7 +114,9 @@ bool parseGoDuration(std::string_view s, int64_t& result) {
   return true;
 }
 
-size_t levenshtein(std::string_view a, std::string_view b) {
+}  // namespace
+
+size_t editDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
@@ -129,6 +131,8 @@ size_t levenshtein(std::string_view a, std::string_view b) {
   }
   return row[b.size()];
 }
+
+namespace {
 
 std::string plural(size_t n) { return n == 1 ? " argument" : " arguments"; }
 
@@ -213,7 +217,7 @@ std::string didYouMean(std::string_view word, std::initializer_list<std::string_
   std::string_view best;
   size_t bestDistance = kMaxDistance + 1;
   for (std::string_view c : candidates) {
-    size_t d = levenshtein(word, c);
+    size_t d = editDistance(word, c);
     if (d < bestDistance) {  // strict: the first of equally close candidates wins
       bestDistance = d;
       best = c;

@@ -31,6 +31,9 @@ Diag unknownOption(const Directive& option, std::string_view plugin,
 // Error when the option's argument count is outside [min, max].
 Result<bool> expectArgs(const Directive& d, std::string_view plugin, size_t min, size_t max);
 
+// Levenshtein distance over bytes.
+size_t editDistance(std::string_view a, std::string_view b);
+
 // Levenshtein-closest candidate within distance 2, or empty.
 std::string didYouMean(std::string_view word, std::initializer_list<std::string_view> candidates);
 

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -97,6 +98,20 @@ struct Query {
   Dispatcher* dispatcher = nullptr;
 
   std::span<const uint8_t> requestBytes() const { return {request.data(), requestLen}; }
+
+  // Writes a request of one question (RD set, class IN) for an uncompressed wire `name` and
+  // parses it into `view`, as if a client had sent it (subqueries, explain). False when the
+  // name does not fit or does not parse.
+  bool loadQuestion(uint16_t id, std::span<const uint8_t> name, uint16_t type) {
+    if (name.empty() || name.size() > kMaxNameLen) return false;
+    Header{id, flag::RD, 1, 0, 0, 0}.write(request.data());
+    std::copy(name.begin(), name.end(), request.begin() + kHeaderSize);
+    const size_t off = kHeaderSize + name.size();
+    put16(&request[off], type);
+    put16(&request[off + 2], rrclass::IN);
+    requestLen = static_cast<uint16_t>(off + 4);
+    return parseQuery(requestBytes(), view) == ParseStatus::Ok;
+  }
 
   // Clears per-query state for reuse; keeps buffer capacity.
   void reset() {

@@ -1,26 +1,18 @@
 // The seed leak (DESIGN.md §4): the incident's Corefile, its fix, and the neighbours of the
 // leak rule: scoped forwards, except, private zones, kubernetes reverse zones.
 #include "lint/test_util.hpp"
+#include "tests/support/incident.hpp"
 
 namespace moat::lint::testing {
 namespace {
 
 // The incident's Corefile, with the hosts file and resolv.conf in the test's dir.
 std::string incident(const std::string& extra = "") {
-  return ".:53 {\n"
-         "    errors\n"
-         "    health\n"
-         "    kubernetes cluster.local in-addr.arpa ip6.arpa {\n"
-         "        pods insecure\n"
-         "        upstream 1.1.1.1 8.8.8.8\n"
-         "        fallthrough in-addr.arpa ip6.arpa\n"
-         "    }\n"
-         "    hosts @DIR@/custom.hosts {\n"
-         "        reload 30s\n"
-         "        fallthrough\n"
-         "    }\n"
-         "    forward . @DIR@/resolv.conf\n" +
-         extra + "}\n";
+  moat::testing::Incident i;
+  i.hostsPath = "@DIR@/custom.hosts";
+  i.forwardTo = "@DIR@/resolv.conf";
+  i.extra = extra;
+  return moat::testing::incidentCorefile(i);
 }
 
 TEST_CASE("incident: the leak is an error at the forward line, naming internal.company.") {

@@ -154,14 +154,7 @@ bool ChainRunner::subquery(dns::Query& parent, std::span<const uint8_t> name, ui
   }
   dns::Query& q = s->query;
   q.reset();
-  dns::Header h{parent.view.header.id, dns::flag::RD, 1, 0, 0, 0};
-  h.write(q.request.data());
-  std::copy(name.begin(), name.end(), q.request.begin() + dns::kHeaderSize);
-  size_t off = dns::kHeaderSize + name.size();
-  dns::put16(&q.request[off], type);
-  dns::put16(&q.request[off + 2], dns::rrclass::IN);
-  q.requestLen = static_cast<uint16_t>(off + 4);
-  if (dns::parseQuery(q.requestBytes(), q.view) != dns::ParseStatus::Ok) {
+  if (!q.loadQuestion(parent.view.header.id, name, type)) {
     release(*s);
     return false;
   }

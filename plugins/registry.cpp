@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "conf/args.hpp"
 #include "plugins/bind/bind.hpp"
 #include "plugins/cache/cache.hpp"
 #include "plugins/errors/errors.hpp"
@@ -77,32 +78,13 @@ bool isIgnorablePlugin(std::string_view name) { return name == "debug" || name =
 
 std::span<const std::string_view> coreDnsPluginNames() { return kCoreDns; }
 
-namespace {
-
-// Levenshtein distance over bytes, one row at a time.
-size_t editDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-}  // namespace
 
 std::string suggestPlugin(std::string_view word) {
   std::string_view best;
   // More than two edits is not a typo any more, nor is replacing the whole word ("-" is not "on").
   size_t bestDistance = std::min<size_t>(3, word.size());
   auto consider = [&](std::string_view candidate) {
-    const size_t d = editDistance(word, candidate);
+    const size_t d = conf::editDistance(word, candidate);
     if (d < bestDistance) {
       bestDistance = d;
       best = candidate;

@@ -14,6 +14,7 @@
 
 #include "tests/support/dns_test_util.hpp"
 #include "tests/support/fake_upstream.hpp"
+#include "tests/support/incident.hpp"
 #include "tests/support/leak_probe.hpp"
 #include "tests/support/server_process.hpp"
 
@@ -27,23 +28,14 @@ namespace {
 // instead of /etc/resolv.conf, and `extra` lines at the end of the block.
 std::string incidentCorefile(const TempDir& dir, const FakeUpstream& upstream, const std::string& hosts,
                              const std::string& extra) {
-  std::string path = dir.write("custom.hosts", hosts);
-  return ".:@PORT@ {\n"
-         "    bind 127.0.0.1\n"
-         "    errors\n"
-         "    health 127.0.0.1:" + std::to_string(freePort()) + "\n"
-         "    kubernetes cluster.local in-addr.arpa ip6.arpa {\n"
-         "        pods insecure\n"
-         "        upstream 1.1.1.1 8.8.8.8\n"
-         "        fallthrough in-addr.arpa ip6.arpa\n"
-         "    }\n"
-         "    hosts " + path + " {\n"
-         "        reload 30s\n"
-         "        fallthrough\n"
-         "    }\n"
-         "    forward . " + upstream.address() + "\n" +
-         extra +
-         "}\n";
+  Incident i;
+  i.key = ".:@PORT@";
+  i.bind = "127.0.0.1";
+  i.health = "health 127.0.0.1:" + std::to_string(freePort());
+  i.hostsPath = dir.write("custom.hosts", hosts);
+  i.forwardTo = upstream.address();
+  i.extra = extra;
+  return incidentCorefile(i);
 }
 
 const std::string kHosts =

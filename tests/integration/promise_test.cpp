@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "tests/support/incident.hpp"
 #include "tests/support/server_process.hpp"
 
 using namespace moat::testing;
@@ -12,24 +13,13 @@ namespace {
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-// The incident's Corefile, with the hosts file and resolv.conf in `dir`; `extra` goes first.
+// The incident's Corefile, with the hosts file and resolv.conf in `dir`, plus `extra` lines.
 std::string incident(const TempDir& dir, const std::string& extra) {
-  dir.write("custom.hosts", "10.0.0.5 api.internal.company\n10.0.0.6 db.internal.company\n");
-  dir.write("resolv.conf", "nameserver 192.0.2.53\n");
-  return dir.write("Corefile", ".:53 {\n" + extra +
-                                   "    errors\n"
-                                   "    health\n"
-                                   "    kubernetes cluster.local in-addr.arpa ip6.arpa {\n"
-                                   "        pods insecure\n"
-                                   "        upstream 1.1.1.1 8.8.8.8\n"
-                                   "        fallthrough in-addr.arpa ip6.arpa\n"
-                                   "    }\n"
-                                   "    hosts " + dir.path() + "/custom.hosts {\n"
-                                   "        reload 30s\n"
-                                   "        fallthrough\n"
-                                   "    }\n"
-                                   "    forward . " + dir.path() + "/resolv.conf\n"
-                                   "}\n");
+  Incident i;
+  i.hostsPath = dir.write("custom.hosts", "10.0.0.5 api.internal.company\n10.0.0.6 db.internal.company\n");
+  i.forwardTo = dir.write("resolv.conf", "nameserver 192.0.2.53\n");
+  i.extra = extra;
+  return dir.write("Corefile", incidentCorefile(i));
 }
 
 }  // namespace
