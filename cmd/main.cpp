@@ -18,6 +18,7 @@
 #include "cmd/flags.hpp"
 #include "cmd/reload.hpp"
 #include "cmd/runtime.hpp"
+#include "cmd/server_metrics.hpp"
 #include "cmd/version.hpp"
 #include "conf/parser.hpp"
 #include "dns/log.hpp"
@@ -79,6 +80,10 @@ int serve(const app::Flags& flags) {
     std::fprintf(stderr, "listen %s\n", error.c_str());
     return 1;
   }
+  // The server's own counters for /metrics (moat_malformed_packets_total, ...). Declared
+  // after server and runner, and only scraped by `http`, which stops before either goes.
+  auto serverMetrics = std::make_shared<app::ServerMetrics>(server, runner);
+  plugins::registerMetricSource(std::weak_ptr<const plugins::MetricSource>(serverMetrics));
   // health, ready (and metrics): bound before DNS starts, so probes find them as soon as it does.
   dns::server::HttpServer http;
   if (!runtime->http.empty() && !http.listen(runtime->http, error)) {
@@ -100,6 +105,8 @@ int serve(const app::Flags& flags) {
   std::optional<app::Reloader> reloader;
   reloader.emplace(path, app::BuildOptions{flags.dnsPort.value_or(53), server.loops()}, runner,
                    runtime->listeners, plugins::reload::corefileHash(*corefile));
+  // coredns_reload_failed_total stays on /metrics through lameduck, after the reloader is gone.
+  const std::shared_ptr<const app::ReloadStats> reloadStats = reloader->stats();
   auto reloadConfig = plugins::reload::findConfig(*corefile);  // already validated by the build
   if (reloadConfig.ok() && reloadConfig->has_value()) {
     reloader->schedule(main, (*reloadConfig)->interval, (*reloadConfig)->jitter);

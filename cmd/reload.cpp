@@ -12,10 +12,17 @@ namespace moat::app {
 Reloader::Reloader(std::string path, BuildOptions options, plugins::ChainRunner& runner,
                    std::vector<dns::server::ListenSpec> bound, std::string hash)
     : path_(std::move(path)), options_(options), runner_(runner), bound_(std::move(bound)),
-      hash_(std::move(hash)) {}
+      hash_(std::move(hash)) {
+  plugins::registerMetricSource(std::weak_ptr<const plugins::MetricSource>(stats_));
+}
+
+void ReloadStats::collect(std::vector<plugins::MetricSample>& out) const {
+  out.push_back({"coredns_reload_failed_total", "Corefile reloads that failed (the running configuration stayed).",
+                 false, {}, static_cast<double>(failures())});
+}
 
 void Reloader::fail(const std::string& why) {
-  ++failures_;
+  stats_->countFailure();
   if (why == lastFailure_) return;
   lastFailure_ = why;
   spdlog::error("plugin/reload: Corefile changed but reload failed, keeping the running configuration: {}", why);

@@ -5,8 +5,10 @@
 // Listeners are bound once: a reload that changes listen addresses is refused (restart to apply).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -18,8 +20,20 @@
 
 #include "cmd/runtime.hpp"
 #include "plugins/chain.hpp"
+#include "plugins/metric_source.hpp"
 
 namespace moat::app {
+
+// coredns_reload_failed_total: counted on the main thread, read by scrapes on the HTTP thread.
+class ReloadStats final : public plugins::MetricSource {
+ public:
+  void countFailure() { failures_.fetch_add(1, std::memory_order_relaxed); }
+  uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
+  void collect(std::vector<plugins::MetricSample>& out) const override;
+
+ private:
+  std::atomic<uint64_t> failures_{0};
+};
 
 class Reloader {
  public:
@@ -33,7 +47,10 @@ class Reloader {
   Outcome check();
 
   const std::string& hash() const { return hash_; }
-  uint64_t failures() const { return failures_; }
+  uint64_t failures() const { return stats_->failures(); }
+  // Registered as a metric source by the constructor; keep a reference to go on exporting the
+  // count after the Reloader is gone (shutdown).
+  std::shared_ptr<const ReloadStats> stats() const { return stats_; }
 
   // SIGUSR1 always reloads; with a `reload` stanza the file is also checked every
   // interval ± jitter. Both run on `main`.
@@ -51,7 +68,7 @@ class Reloader {
   std::vector<dns::server::ListenSpec> bound_;
   std::string hash_;
   std::string lastFailure_;  // logged once per distinct failure, not on every tick
-  uint64_t failures_ = 0;    // coredns_reload_failed_total, once metrics exist
+  std::shared_ptr<ReloadStats> stats_ = std::make_shared<ReloadStats>();  // every failed check
 
   std::optional<boost::asio::steady_timer> timer_;
   std::optional<boost::asio::signal_set> signals_;

@@ -18,6 +18,19 @@ Sources& sources() {
   return *s;
 }
 
+void merge(MetricSample& into, const MetricSample& s) {
+  if (into.gauge) {
+    into.value = into.keepMax ? std::max(into.value, s.value) : s.value;
+    return;
+  }
+  into.value += s.value;
+  if (!into.histogram()) return;
+  into.count += s.count;
+  if (into.bounds == s.bounds && into.cumulative.size() == s.cumulative.size()) {
+    for (size_t i = 0; i < into.cumulative.size(); ++i) into.cumulative[i] += s.cumulative[i];
+  }
+}
+
 }  // namespace
 
 void registerMetricSource(std::weak_ptr<const MetricSource> source) {
@@ -27,7 +40,7 @@ void registerMetricSource(std::weak_ptr<const MetricSource> source) {
 }
 
 std::vector<MetricSample> collectMetricSources() {
-  std::vector<std::shared_ptr<const MetricSource>> live;
+  std::vector<std::shared_ptr<const MetricSource>> live;  // in registration order
   {
     Sources& s = sources();
     std::lock_guard lock(s.mu);
@@ -38,7 +51,6 @@ std::vector<MetricSample> collectMetricSources() {
   }
   std::vector<MetricSample> raw;
   for (const auto& source : live) source->collect(raw);
-  // Two sources with the same series (an old and a new handler during a reload) add up.
   std::map<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>, size_t> index;
   std::vector<MetricSample> out;
   for (MetricSample& s : raw) {
@@ -46,7 +58,7 @@ std::vector<MetricSample> collectMetricSources() {
     if (fresh) {
       out.push_back(std::move(s));
     } else {
-      out[it->second].value += s.value;
+      merge(out[it->second], s);
     }
   }
   return out;

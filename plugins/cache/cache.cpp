@@ -6,6 +6,7 @@
 #include "dns/counter.hpp"
 #include "dns/message.hpp"
 #include "plugins/cache/wire_walk.hpp"
+#include "plugins/server_label.hpp"
 
 namespace moat::plugins::cache {
 
@@ -86,6 +87,10 @@ Cache::Cache(const CacheConfig& config, size_t workers, ClockPtr clock)
       disableDenial_(zoneSetOf(config.disableDenial)),
       config_(config),
       clock_(std::move(clock)) {
+  for (const std::string& zone : config.zones) {
+    if (!zonesLabel_.empty()) zonesLabel_ += ',';
+    zonesLabel_ += zone;
+  }
   workers = std::max<size_t>(workers, 1);
   // The configured capacity bounds the whole process, so each worker gets its share.
   const auto share = [workers](uint32_t cap) {
@@ -230,10 +235,43 @@ CacheStats Cache::stats() const {
   return s;
 }
 
+void Cache::collect(std::vector<MetricSample>& out) const {
+  using Labels = std::vector<std::pair<std::string, std::string>>;
+  const CacheStats s = stats();
+  const std::string view;  // Moat has no `view` plugin
+  const auto typed = [&](const char* type) {
+    return Labels{{"server", server_}, {"type", type}, {"view", view}, {"zones", zonesLabel_}};
+  };
+  const Labels untyped{{"server", server_}, {"view", view}, {"zones", zonesLabel_}};
+  const auto counter = [&](const char* family, const char* help, const Labels& labels, uint64_t n) {
+    if (n != 0) out.push_back({family, help, false, labels, static_cast<double>(n)});
+  };
+  if (s.successEntries + s.denialEntries != 0) {
+    out.push_back({"coredns_cache_entries", "Replies held in the cache now, summed over workers.", true,
+                   typed("success"), static_cast<double>(s.successEntries)});
+    out.push_back({"coredns_cache_entries", "Replies held in the cache now, summed over workers.", true,
+                   typed("denial"), static_cast<double>(s.denialEntries)});
+  }
+  const char* requests = "Queries the cache looked up (hits and misses).";
+  counter("coredns_cache_requests_total", requests, untyped, s.successHits + s.denialHits + s.misses);
+  const char* hits = "Queries answered from the cache.";
+  counter("coredns_cache_hits_total", hits, typed("success"), s.successHits);
+  counter("coredns_cache_hits_total", hits, typed("denial"), s.denialHits);
+  counter("coredns_cache_misses_total", "Queries the cache could not answer and passed on.", untyped, s.misses);
+  const char* evictions = "Cached replies pushed out to make room for new ones.";
+  counter("coredns_cache_evictions_total", evictions, typed("success"), s.successEvictions);
+  counter("coredns_cache_evictions_total", evictions, typed("denial"), s.denialEvictions);
+  counter("coredns_cache_drops_total", "Replies not cached because they do not answer the question asked.",
+          untyped, s.drops);
+}
+
 conf::Result<HandlerPtr> setupCache(const SetupContext& ctx) {
   auto config = parseCache(ctx);
   if (!config) return config.error();
-  return HandlerPtr(std::make_shared<Cache>(*config, ctx.loops.size()));
+  auto handler = std::make_shared<Cache>(*config, ctx.loops.size());
+  handler->setServerLabel(serverLabel(ctx));
+  registerMetricSource(std::weak_ptr<const MetricSource>(handler));
+  return HandlerPtr(std::move(handler));
 }
 
 }  // namespace moat::plugins::cache

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "plugins/cache/config.hpp"
 #include "plugins/cache/store.hpp"
 #include "plugins/handler.hpp"
+#include "plugins/metric_source.hpp"
 
 namespace moat::plugins::cache {
 
@@ -35,7 +37,7 @@ struct CacheStats {
   uint64_t drops = 0;  // replies whose question did not match the query
 };
 
-class Cache final : public Handler {
+class Cache final : public Handler, public MetricSource {
  public:
   Cache(const CacheConfig& config, size_t workers, ClockPtr clock = steadyClock());
   ~Cache() override;
@@ -46,6 +48,13 @@ class Cache final : public Handler {
   std::string_view name() const override { return "cache"; }
 
   CacheStats stats() const;
+
+  // coredns_cache_{entries,hits_total,misses_total,requests_total,evictions_total,drops_total}
+  // labelled server, type (success|denial, where CoreDNS has it), view ("") and zones (the
+  // cache's zones joined by ","). Counters appear once non-zero, entries once anything was
+  // stored, as CoreDNS's do.
+  void collect(std::vector<MetricSample>& out) const override;
+  void setServerLabel(std::string server) { server_ = std::move(server); }
 
  private:
   struct Worker;
@@ -59,6 +68,8 @@ class Cache final : public Handler {
   CacheConfig config_;
   ClockPtr clock_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::string server_;       // the `server` label
+  std::string zonesLabel_;   // the `zones` label
 };
 
 // PluginSpec::setup for "cache".

@@ -7,6 +7,7 @@
 #include "dns/name.hpp"
 #include "plugins/forward/shared.hpp"
 #include "plugins/forward/worker.hpp"
+#include "plugins/server_label.hpp"
 
 namespace moat::plugins::forward {
 
@@ -84,7 +85,10 @@ conf::Result<HandlerPtr> setupForward(const SetupContext& ctx) {
                                        ", which this forward may not send");
     }
   }
-  return HandlerPtr(std::make_shared<Forward>(std::move(*stanzas), ctx.loops, egress));
+  auto handler = std::make_shared<Forward>(std::move(*stanzas), ctx.loops, egress);
+  handler->setServerLabel(serverLabel(ctx));
+  registerMetricSource(std::weak_ptr<const MetricSource>(handler));
+  return HandlerPtr(std::move(handler));
 }
 
 }  // namespace moat::plugins::forward

@@ -5,12 +5,14 @@
 
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "conf/diag.hpp"
 #include "plugins/forward/config.hpp"
 #include "plugins/forward/shared.hpp"
 #include "plugins/handler.hpp"
+#include "plugins/metric_source.hpp"
 #include "plugins/plugin.hpp"
 
 namespace moat::plugins::forward {
@@ -18,7 +20,7 @@ namespace moat::plugins::forward {
 struct Shared;
 class Worker;
 
-class Forward final : public Handler {
+class Forward final : public Handler, public MetricSource {
  public:
   // Opens upstream sockets on every loop (one Worker per loop) and schedules their receive
   // loops there. Health checks run on loops[0]. With no loops the handler answers SERVFAIL.
@@ -31,7 +33,15 @@ class Forward final : public Handler {
   Verdict onQuery(dns::Query& q) override;
   std::string_view name() const override { return "forward"; }
 
-  // For tests and, later, metrics.
+  // coredns_forward_healthcheck_broken_total, coredns_forward_max_concurrent_rejects_total,
+  // coredns_proxy_{request_duration_seconds,healthcheck_failures_total,conn_cache_*} with
+  // proxy_name="forward", and moat_forward_egress_kept_total{server}: the workers' counters
+  // summed (metrics.cpp). Series with labels appear once they count something, as CoreDNS's.
+  void collect(std::vector<MetricSample>& out) const override;
+  // The `server` label of moat_forward_egress_kept_total ("dns://:53").
+  void setServerLabel(std::string server) { server_ = std::move(server); }
+
+  // For tests.
   const Shared& shared() const { return *shared_; }
   const Worker& worker(unsigned index) const { return *workers_.at(index); }
   size_t workerCount() const { return workers_.size(); }
@@ -39,6 +49,7 @@ class Forward final : public Handler {
  private:
   std::shared_ptr<Shared> shared_;
   std::vector<std::shared_ptr<Worker>> workers_;
+  std::string server_;
 };
 
 // PluginSpec::setup for "forward" (several stanzas per block allowed).

@@ -199,7 +199,7 @@ TEST_CASE("forward: max_concurrent answers REFUSED beyond the limit") {
   CHECK(second.verdict == Verdict::Answered);
   CHECK(second.reply.rcode == 5);
   CHECK(second.reply.id == 0x7777);
-  CHECK(h.forward->shared().stats.maxConcurrentRejects.load() == 1);
+  CHECK(h.stats().maxConcurrentRejects.load() == 1);
   h.wait(first);  // the slot frees once the first query ends (SERVFAIL)
   CHECK(first.reply.rcode == 2);
   silent.setMode(Mode::Answer);

@@ -16,6 +16,7 @@
 #include <boost/asio/write.hpp>
 #include <random>
 
+#include "dns/counter.hpp"
 #include "dns/wire.hpp"
 #include "plugins/forward/shared.hpp"
 
@@ -113,7 +114,7 @@ awaitable<void> probeLoop(std::shared_ptr<Shared> shared, uint32_t s, uint32_t u
       up.fails.store(0, std::memory_order_relaxed);
       break;
     }
-    shared->stats.healthcheckFailures.fetch_add(1, std::memory_order_relaxed);
+    dns::bump(up.healthcheckFailures);  // probes run only on the health loop's thread
     if (up.fails.load(std::memory_order_relaxed) != UINT32_MAX) {
       up.fails.fetch_add(1, std::memory_order_relaxed);
     }

@@ -40,6 +40,7 @@ class IdRng {
 struct Slot {
   dns::Query* query = nullptr;
   std::shared_ptr<TcpConn> tcp;  // connection of a running TCP attempt (a timeout closes it)
+  Clock::time_point attemptStart{};  // coredns_proxy_request_duration_seconds measures from here
   Clock::time_point attemptDeadline{};
   Clock::time_point overallDeadline{};
   std::string_view lastError;  // points into UpstreamState::errors

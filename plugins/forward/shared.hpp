@@ -34,6 +34,9 @@ struct UpstreamState {
   std::atomic<uint32_t> fails{0};
   // A probe loop is running for this upstream; at most one at a time.
   std::atomic<bool> probing{false};
+  // Probes that got no reply (coredns_proxy_healthcheck_failures_total{to}); written only by
+  // the health loop's thread.
+  std::atomic<uint64_t> healthcheckFailures{0};
   // Error texts for Query::error, built once so the data path only points at them.
   std::string errors[2][kFailureKinds];  // [tcp][Failure]
 
@@ -60,12 +63,9 @@ struct EgressConfig {
   std::vector<std::string> blockZones;  // the server block's zones; empty means "."
 };
 
-// Shared counters; the metrics plugin (issue 5) will export them.
+// Counters of the health loop (the query path counts per worker: WorkerStats, ChannelStats).
 struct SharedStats {
-  std::atomic<uint64_t> healthcheckBroken{0};     // coredns_forward_healthcheck_broken_total
-  std::atomic<uint64_t> maxConcurrentRejects{0};  // coredns_forward_max_concurrent_rejects_total
-  std::atomic<uint64_t> healthcheckFailures{0};   // coredns_proxy_healthcheck_failures_total
-  std::atomic<uint64_t> probesKeptIn{0};          // health probes the egress check stopped
+  std::atomic<uint64_t> probesKeptIn{0};  // health probes the egress check stopped
 };
 
 struct Shared {

@@ -26,6 +26,7 @@ Worker::Worker(asio::io_context& loop, std::shared_ptr<Shared> shared)
       ch.upstream = u;
     }
   }
+  channelStats_ = std::make_unique<ChannelStats[]>(channels_.size());
   robin_.assign(shared_->stanzas.size(), 0);
   scratch_.reserve(64);
   // A socket that cannot be opened now (no IPv6 route, say) is retried on first use.
@@ -79,8 +80,7 @@ Verdict Worker::begin(dns::Query& q, uint32_t s) {
   if (stopped_) {
     counted = false;
   } else if (counted && st.concurrent.fetch_add(1, std::memory_order_relaxed) >= o.maxConcurrent) {
-    // coredns_forward_max_concurrent_rejects_total
-    shared_->stats.maxConcurrentRejects.fetch_add(1, std::memory_order_relaxed);
+    dns::bump(stats_.maxConcurrentRejects);
     q.error = st.limitError;
   } else {
     index = slots_.acquire();
@@ -148,7 +148,7 @@ std::optional<Verdict> Worker::step(uint16_t i) {
     if (st.upstreams[u]->down(o.maxFails)) {
       if (++slot.downSkips < n) continue;
       // Every upstream looks down: assume health checking itself is broken (as CoreDNS).
-      shared_->stats.healthcheckBroken.fetch_add(1, std::memory_order_relaxed);
+      dns::bump(stats_.healthcheckBroken);
       if (o.failfastAllUnhealthy) {
         slot.lastError = kNoHealthy;
         break;
@@ -230,15 +230,18 @@ void Worker::onReply(uint16_t i, std::span<const uint8_t> reply, bool viaTcp) {
   const auto& st = stanza(slot);
   const auto& o = st.config.options;
   const auto header = dns::Header::read(reply.data());
+  const auto rcode = static_cast<uint8_t>(header.flags & dns::flag::RcodeMask);
   dns::bump(stats_.replies);
-  // coredns_proxy_request_duration_seconds{proxy_name="forward",to,rcode} observes here.
+  // coredns_proxy_request_duration_seconds{proxy_name="forward",rcode,to}: every reply an
+  // attempt gets, including those that lead to a TCP retry, failover or `next` (as CoreDNS's
+  // proxy observes each exchange).
+  channelStats_[slot.channel].observe(rcode, Clock::now() - slot.attemptStart);
   if (!viaTcp && (header.flags & dns::flag::TC) != 0 && o.preferUdp && !o.forceTcp) {
     // prefer_udp: a truncated answer is fetched again from the same upstream over TCP.
     endAttempt(slot);
     startTcp(i);
     return;
   }
-  const auto rcode = static_cast<uint8_t>(header.flags & dns::flag::RcodeMask);
   if (o.failover.has(rcode) && ++slot.failoverAttempts < st.upstreams.size()) {
     endAttempt(slot);
     finish(q, step(i));

@@ -15,6 +15,7 @@
 
 #include "dns/counter.hpp"
 #include "plugins/forward/inflight.hpp"
+#include "plugins/forward/metrics.hpp"
 #include "plugins/forward/shared.hpp"
 #include "plugins/handler.hpp"
 
@@ -30,7 +31,8 @@ struct TcpConn {
   Clock::time_point lastUsed{};
 };
 
-// Written only by the worker's thread (dns::bump), readable from any thread (metrics, issue 5).
+// Written only by the worker's thread (dns::bump), readable from any thread (/metrics:
+// Forward::collect in metrics.cpp).
 struct WorkerStats {
   std::atomic<uint64_t> forwarded{0};  // queries that entered a stanza
   std::atomic<uint64_t> udpSent{0};
@@ -42,9 +44,11 @@ struct WorkerStats {
   std::atomic<uint64_t> failedAttempts{0};  // every failed attempt, timeouts included
   std::atomic<uint64_t> servfails{0};       // SERVFAIL after every attempt failed
   std::atomic<uint64_t> refused{0};         // max_concurrent or slot table full
-  std::atomic<uint64_t> tcpConnects{0};     // coredns_proxy_conn_cache_misses_total{proto="tcp"}
-  std::atomic<uint64_t> tcpReused{0};       // coredns_proxy_conn_cache_hits_total{proto="tcp"}
-  std::atomic<uint64_t> keptIn{0};          // queries the egress check kept from a stanza
+  std::atomic<uint64_t> maxConcurrentRejects{0};  // coredns_forward_max_concurrent_rejects_total
+  std::atomic<uint64_t> healthcheckBroken{0};     // coredns_forward_healthcheck_broken_total
+  std::atomic<uint64_t> tcpConnects{0};     // new TCP connections (per upstream: ChannelStats)
+  std::atomic<uint64_t> tcpReused{0};       // pooled TCP connections reused (ditto)
+  std::atomic<uint64_t> keptIn{0};          // queries the egress check kept from a stanza (moat_forward_egress_kept_total)
   std::atomic<uint64_t> sendsStopped{0};    // sends the egress check stopped at the socket (0 unless a bug)
 };
 
@@ -69,6 +73,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
 
   boost::asio::io_context& loop() { return loop_; }
   const WorkerStats& stats() const { return stats_; }
+  // Counters of channel `c` (stanza.firstChannel + upstream index).
+  const ChannelStats& channelStats(uint32_t c) const { return channelStats_[c]; }
   size_t inFlight() const { return slots_.inUse(); }
   size_t idleTcpConnections() const { return idleConns_; }
 
@@ -121,6 +127,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   boost::asio::io_context& loop_;
   std::shared_ptr<Shared> shared_;
   std::vector<Channel> channels_;  // fixed after construction: references stay valid
+  std::unique_ptr<ChannelStats[]> channelStats_;  // one per channel
   SlotTable slots_;
   IdRng rng_;
   std::vector<uint32_t> robin_;  // round_robin position per stanza (per worker: no contention)

@@ -37,7 +37,8 @@ Failure failureOf(const boost::system::error_code& ec) {
 void Worker::startTcp(uint16_t i) {
   Slot& slot = slots_[i];
   slot.overTcp = true;
-  slot.attemptDeadline = Clock::now() + stanza(slot).config.options.readTimeout;
+  slot.attemptStart = Clock::now();
+  slot.attemptDeadline = slot.attemptStart + stanza(slot).config.options.readTimeout;
   armSweep();
   asio::co_spawn(loop_, tcpExchange(shared_from_this(), i, slot.generation, slot.channel),
                  asio::detached);
@@ -68,9 +69,11 @@ asio::awaitable<void> Worker::tcpExchange(std::shared_ptr<Worker> self, uint16_t
     auto conn = round == 0 ? takeIdle(c, Clock::now()) : nullptr;
     const bool pooled = conn != nullptr;
     if (pooled) {
-      dns::bump(stats_.tcpReused);  // coredns_proxy_conn_cache_hits_total{proto="tcp"}
+      dns::bump(stats_.tcpReused);
+      dns::bump(channelStats_[c].tcpHits);  // coredns_proxy_conn_cache_hits_total{proto="tcp"}
     } else {
-      dns::bump(stats_.tcpConnects);  // coredns_proxy_conn_cache_misses_total{proto="tcp"}
+      dns::bump(stats_.tcpConnects);
+      dns::bump(channelStats_[c].tcpMisses);  // coredns_proxy_conn_cache_misses_total{proto="tcp"}
       conn = std::make_shared<TcpConn>(loop_);
     }
     slots_[i].tcp = conn;

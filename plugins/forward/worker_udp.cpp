@@ -70,7 +70,8 @@ std::optional<Failure> Worker::sendUdp(uint16_t i) {
   slot.outId = *id;
   slot.udpIdHeld = true;
   slot.overTcp = false;
-  slot.attemptDeadline = Clock::now() + shared_->stanzas[slot.stanza]->config.options.readTimeout;
+  slot.attemptStart = Clock::now();
+  slot.attemptDeadline = slot.attemptStart + shared_->stanzas[slot.stanza]->config.options.readTimeout;
   armSweep();
   return std::nullopt;
 }

@@ -66,6 +66,12 @@ void Store::sweep() {
   // Freed here, after the lock, so a worker catching up on a generation never waits on it.
 }
 
+std::optional<Store::Loaded> Store::loaded() const {
+  std::lock_guard lock(loadedMu_);
+  if (!everLoaded_) return std::nullopt;
+  return loaded_;
+}
+
 IndexPtr Store::current() const {
   std::lock_guard lock(mu_);
   return index_;
@@ -114,10 +120,14 @@ bool Store::refresh() {
   if (unchanged) return false;
 
   IndexPtr next = Index::build(parseHostsText(text, zones_), inline_, reverse_);
-  // Metrics (issue 5): set coredns_hosts_entries{hostsfile=path_} to next->entries() and
-  // coredns_hosts_reload_timestamp_seconds to the file's mtime here.
   const size_t entries = next->entries();
   publish(std::move(next));
+  {
+    std::lock_guard lock(loadedMu_);
+    loaded_.entries = entries;
+    loaded_.mtimeSeconds = static_cast<double>(st.st_mtim.tv_sec) + static_cast<double>(st.st_mtim.tv_nsec) / 1e9;
+    everLoaded_ = true;
+  }
   last_ = Stamp{st.st_size, st.st_mtim, st.st_ino, st.st_dev};
   spdlog::debug("plugin/hosts: loaded {} ({} entries)", path_, entries);
   return true;

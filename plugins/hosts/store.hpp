@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <ctime>
 #include <mutex>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -55,6 +56,14 @@ class Store {
 
   const std::string& path() const { return path_; }
 
+  // What the last successful read of the file found, for coredns_hosts_entries{hostsfile} and
+  // coredns_hosts_reload_timestamp_seconds: nullopt until the file was read once.
+  struct Loaded {
+    uint64_t entries = 0;   // Index::entries() of file and inline entries together
+    double mtimeSeconds = 0;  // the file's modification time, Unix seconds
+  };
+  std::optional<Loaded> loaded() const;
+
  private:
   struct Stamp {
     off_t size = -1;
@@ -85,6 +94,11 @@ class Store {
   std::vector<IndexPtr> retired_;
   std::atomic<uint64_t> generation_{0};
   std::vector<Slot> slots_;
+  // Written by refresh(), read by scrapes; a lock of its own so a scrape never holds up a
+  // worker catching up on a new index.
+  mutable std::mutex loadedMu_;
+  Loaded loaded_;
+  bool everLoaded_ = false;
 
   std::condition_variable_any wake_;
   std::jthread poller_;  // last: stopped and joined before anything it uses is destroyed

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <tuple>
 
 #include <prometheus/gauge.h>
 #include <prometheus/text_serializer.h>
@@ -372,26 +373,80 @@ Metrics::Metrics() : registry_(std::make_shared<pc::Registry>()), collector_(std
       .Set(1);
 }
 
+namespace {
+
+// Families CoreDNS always exposes, at 0 until something counts: its plugins register them with
+// the default registry when the binary starts, configured or not. Moat has no panics (no
+// recover), so coredns_panics_total stays 0.
+struct Baseline {
+  std::string_view family;
+  std::string_view help;
+  bool gauge;
+};
+constexpr std::array<Baseline, 5> kBaseline = {{
+    {"coredns_panics_total", "Panics recovered while serving; Moat has none to recover.", false},
+    {"coredns_forward_healthcheck_broken_total",
+     "Queries for which every upstream of a forward stanza was marked down.", false},
+    {"coredns_forward_max_concurrent_rejects_total",
+     "Queries refused because a forward stanza had max_concurrent queries in flight.", false},
+    {"coredns_hosts_reload_timestamp_seconds",
+     "Modification time of the hosts file read most recently (newest of all hosts files).", true},
+    {"coredns_reload_failed_total", "Corefile reloads that failed (the running configuration stayed).",
+     false},
+}};
+
+pc::ClientMetric toClientMetric(const MetricSample& s) {
+  pc::ClientMetric m;
+  for (const auto& [name, value] : s.labels) m.label.push_back({name, value});
+  if (s.histogram()) {
+    for (size_t i = 0; i < s.bounds.size() && i < s.cumulative.size(); ++i) {
+      m.histogram.bucket.push_back({s.cumulative[i], s.bounds[i]});
+    }
+    // The serializer writes le="+Inf" from sample_count itself.
+    m.histogram.sample_count = s.count;
+    m.histogram.sample_sum = s.value;
+  } else if (s.gauge) {
+    m.gauge.value = s.value;
+  } else {
+    m.counter.value = s.value;
+  }
+  return m;
+}
+
+pc::MetricType typeOf(const MetricSample& s) {
+  if (s.histogram()) return pc::MetricType::Histogram;
+  return s.gauge ? pc::MetricType::Gauge : pc::MetricType::Counter;
+}
+
+}  // namespace
+
 std::string Metrics::scrape() const {
   // prometheus-cpp 1.0.1's Registry cannot hold a custom Collectable, so both are gathered here.
   std::vector<pc::MetricFamily> families = registry_->Collect();
   std::vector<pc::MetricFamily> blocks = collector_->Collect();
   families.insert(families.end(), std::make_move_iterator(blocks.begin()), std::make_move_iterator(blocks.end()));
-  // Other plugins' counters, one family per name.
-  std::map<std::string, size_t> byName;
-  for (const MetricSample& s : collectMetricSources()) {
+  // Other plugins' and the process's series, one family per name.
+  std::vector<MetricSample> samples = collectMetricSources();
+  std::map<std::string, size_t, std::less<>> byName;
+  for (const MetricSample& s : samples) byName.try_emplace(s.family, 0);
+  for (const Baseline& b : kBaseline) {
+    if (byName.count(b.family) == 0) samples.push_back({std::string(b.family), std::string(b.help), b.gauge, {}, 0});
+  }
+  byName.clear();
+  const size_t first = families.size();
+  for (const MetricSample& s : samples) {
     auto [it, fresh] = byName.try_emplace(s.family, families.size());
-    if (fresh) {
-      families.push_back({s.family, s.help, s.gauge ? pc::MetricType::Gauge : pc::MetricType::Counter, {}});
-    }
-    pc::ClientMetric m;
-    for (const auto& [name, value] : s.labels) m.label.push_back({name, value});
-    if (s.gauge) {
-      m.gauge.value = s.value;
-    } else {
-      m.counter.value = s.value;
-    }
-    families[it->second].metric.push_back(std::move(m));
+    if (fresh) families.push_back({s.family, s.help, typeOf(s), {}});
+    families[it->second].metric.push_back(toClientMetric(s));
+  }
+  // Series in label order within a family, as the Go client prints them.
+  for (size_t f = first; f < families.size(); ++f) {
+    std::sort(families[f].metric.begin(), families[f].metric.end(), [](const auto& a, const auto& b) {
+      return std::lexicographical_compare(a.label.begin(), a.label.end(), b.label.begin(), b.label.end(),
+                                          [](const auto& x, const auto& y) {
+                                            return std::tie(x.name, x.value) < std::tie(y.name, y.value);
+                                          });
+    });
   }
   std::sort(families.begin(), families.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return pc::TextSerializer().Serialize(families);
