@@ -22,8 +22,10 @@ void ReloadStats::collect(std::vector<plugins::MetricSample>& out) const {
 }
 
 void Reloader::fail(const std::string& why) {
-  stats_->countFailure();
+  // One count and one log line per broken version, as CoreDNS: a Corefile that stays broken is
+  // not counted again on every interval tick.
   if (why == lastFailure_) return;
+  stats_->countFailure();
   lastFailure_ = why;
   spdlog::error("plugin/reload: Corefile changed but reload failed, keeping the running configuration: {}", why);
 }

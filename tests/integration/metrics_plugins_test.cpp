@@ -170,6 +170,10 @@ TEST_CASE("metrics: cache, hosts, forward and the process count known queries ex
     failed = valueOf(lines(httpGet(metricsPort, "/metrics").body), "coredns_reload_failed_total");
   }
   CHECK(failed == 1);
+  // The same broken file again is the same failure: counted once, as CoreDNS counts a version.
+  REQUIRE(server->signal(SIGUSR1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(valueOf(lines(httpGet(metricsPort, "/metrics").body), "coredns_reload_failed_total") == 1);
   CHECK(dig(port, {"a.example.org", "A"}).find("status: NOERROR") != std::string::npos);
   const auto after = lines(httpGet(metricsPort, "/metrics").body);
   CHECK(contains(after, "coredns_cache_hits_total{" + srv + ",type=\"success\",view=\"\",zones=\".\"} 2"));
