@@ -5,6 +5,7 @@
 
 #include "dns/message.hpp"
 #include "dns/name.hpp"
+#include "plugins/forward/health_carry.hpp"
 #include "plugins/forward/shared.hpp"
 #include "plugins/forward/worker.hpp"
 #include "plugins/server_label.hpp"
@@ -22,6 +23,9 @@ Forward::Forward(std::vector<Stanza> stanzas, std::span<boost::asio::io_context*
     boost::asio::post(*loop, [worker] { worker->start(); });
     workers_.push_back(std::move(worker));
   }
+  // A reload keeps what the running handler knows about dead upstreams; those that arrive
+  // marked down are probed again so they come back when they answer.
+  for (auto [s, u] : carryHealth(shared_)) requestHealthCheck(shared_, s, u);
 }
 
 Forward::~Forward() {

@@ -103,5 +103,32 @@ TEST_CASE("forward: with every upstream down one is tried anyway, unless failfas
   }
 }
 
+TEST_CASE("forward: a handler rebuilt by a reload keeps a dead upstream down, and probes it") {
+  const uint16_t port = testing::closedPort();
+  FakeUpstream good;
+  const std::string config = "forward . " + closedAddress(port) + " " + good.address() +
+                             " {\n  policy sequential\n  max_fails 1\n  health_check 50ms\n}";
+  Harness old(block(config));
+  CHECK(hasA(old.ask(query("one.example.")).reply, "192.0.2.1"));
+  REQUIRE(old.runUntil([&] { return old.upstream(0, 0).down(1); }, 3000ms));
+
+  // Built while the old one still serves, as a reload does: the dead upstream is not retried.
+  Harness rebuilt(block(config));
+  CHECK(rebuilt.upstream(0, 0).down(1));
+  CHECK_FALSE(rebuilt.upstream(0, 1).down(1));
+  CHECK(rebuilt.upstream(0, 0).probing.load());  // its probe loop restarted
+  CHECK(hasA(rebuilt.ask(query("two.example.")).reply, "192.0.2.1"));
+  CHECK(rebuilt.stats().failedAttempts.load() == 0);
+
+  // Probed differently (another max_fails): nothing carried.
+  Harness changed(block("forward . " + closedAddress(port) + " " + good.address() +
+                        " {\n  policy sequential\n  max_fails 3\n  health_check 50ms\n}"));
+  CHECK(changed.upstream(0, 0).fails.load() == 0);
+
+  // The upstream comes back: the rebuilt handler's probe sees it.
+  FakeUpstream revived(port);
+  CHECK(rebuilt.runUntil([&] { return rebuilt.upstream(0, 0).fails.load() == 0; }, 3000ms));
+}
+
 }  // namespace
 }  // namespace moat::plugins::forward
