@@ -104,7 +104,7 @@ int serve(const app::Flags& flags) {
   // SIGUSR1 reloads; a `reload` stanza also checks the file on its interval.
   std::optional<app::Reloader> reloader;
   reloader.emplace(path, app::BuildOptions{flags.dnsPort.value_or(53), server.loops()}, runner,
-                   runtime->listeners, plugins::reload::corefileHash(*corefile));
+                   runtime->listeners, plugins::reload::corefileHash(*corefile), &server);
   // coredns_reload_failed_total stays on /metrics through lameduck, after the reloader is gone.
   const std::shared_ptr<const app::ReloadStats> reloadStats = reloader->stats();
   auto reloadConfig = plugins::reload::findConfig(*corefile);  // already validated by the build

@@ -1,5 +1,6 @@
 #include "cmd/reload.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include <spdlog/spdlog.h>
@@ -10,8 +11,9 @@
 namespace moat::app {
 
 Reloader::Reloader(std::string path, BuildOptions options, plugins::ChainRunner& runner,
-                   std::vector<dns::server::ListenSpec> bound, std::string hash)
-    : path_(std::move(path)), options_(options), runner_(runner), bound_(std::move(bound)),
+                   std::vector<dns::server::ListenSpec> bound, std::string hash,
+                   dns::server::Server* server)
+    : path_(std::move(path)), options_(options), runner_(runner), server_(server), bound_(std::move(bound)),
       hash_(std::move(hash)) {
   plugins::registerMetricSource(std::weak_ptr<const plugins::MetricSource>(stats_));
 }
@@ -49,25 +51,47 @@ Reloader::Outcome Reloader::check() {
     fail(rt.error().str());
     return Outcome::Failed;
   }
-  // Listeners stay bound across reloads; give each of the new configuration's listeners the id
-  // of the bound socket with the same address and port.
+  // Listeners stay bound across reloads: each of the new configuration's listeners keeps the id
+  // of the bound socket with the same address and port; a new one gets a fresh id.
   std::map<std::pair<std::string, uint16_t>, uint16_t> boundIds;
-  for (const auto& spec : bound_) boundIds[{spec.address, spec.port}] = spec.id;
-  auto table = std::make_shared<plugins::RouteTable>();
-  table->listeners.resize(bound_.size());
+  uint16_t nextId = 0;
+  for (const auto& spec : bound_) {
+    boundIds[{spec.address, spec.port}] = spec.id;
+    nextId = std::max<uint16_t>(nextId, static_cast<uint16_t>(spec.id + 1));
+  }
+  std::vector<dns::server::ListenSpec> next, added;
   for (const auto& spec : rt->listeners) {
     auto it = boundIds.find({spec.address, spec.port});
-    if (it == boundIds.end() || rt->listeners.size() != bound_.size()) {
-      fail("the listen addresses changed (" + (spec.address.empty() ? std::string("*") : spec.address) + ":" +
-           std::to_string(spec.port) + "); restart Moat to apply them");
-      return Outcome::Failed;
-    }
-    table->listeners[it->second] = rt->routes->listeners[spec.id];
+    const uint16_t id = it != boundIds.end() ? it->second : nextId++;
+    next.push_back({spec.address, spec.port, id});
+    if (it == boundIds.end()) added.push_back(next.back());
+  }
+  auto table = std::make_shared<plugins::RouteTable>();
+  table->listeners.resize(nextId);  // ids no block uses any more route nothing: REFUSED
+  for (size_t i = 0; i < rt->listeners.size(); ++i) {
+    table->listeners[next[i].id] = rt->routes->listeners[rt->listeners[i].id];
+  }
+  std::vector<uint16_t> dropped;
+  for (const auto& spec : bound_) {
+    bool kept = std::any_of(next.begin(), next.end(), [&](const auto& n) { return n.id == spec.id; });
+    if (!kept) dropped.push_back(spec.id);
+  }
+  if ((!added.empty() || !dropped.empty()) && server_ == nullptr) {
+    fail("the listen addresses changed; restart Moat to apply them");
+    return Outcome::Failed;
+  }
+  // New sockets first: if one cannot be bound, nothing changes.
+  std::string listenError;
+  if (!added.empty() && !server_->listen(added, runner_, listenError)) {
+    fail("listen " + listenError);
+    return Outcome::Failed;
   }
   for (const auto& w : warnings) spdlog::warn("{}", w.str());
   for (const auto& w : rt->warnings) spdlog::warn("{}", w.str());
   // HTTP routes (health, ready) are bound once at start and are not reloaded.
   runner_.publish(std::move(table));
+  for (uint16_t id : dropped) server_->removeListener(id);
+  bound_ = std::move(next);
   hash_ = hash;
   lastFailure_.clear();
   spdlog::info("Reloading");

@@ -2,7 +2,9 @@
 // parsed and its hash compared; a changed configuration is built off the data path and
 // published to the chain runner in one step. Queries in flight finish on the chain they started
 // on. A Corefile that does not parse or build keeps the running configuration and says where.
-// Listeners are bound once: a reload that changes listen addresses is refused (restart to apply).
+// Listeners that stay in the new configuration stay bound (no window where they refuse); new
+// ones are bound before the new configuration is published, and dropped ones closed after. A
+// listener that cannot be bound fails the reload and the running configuration stays.
 #pragma once
 
 #include <atomic>
@@ -39,8 +41,10 @@ class Reloader {
  public:
   enum class Outcome { Unchanged, Reloaded, Failed };
 
+  // `server` binds and closes listeners; null refuses reloads that change them.
   Reloader(std::string path, BuildOptions options, plugins::ChainRunner& runner,
-           std::vector<dns::server::ListenSpec> bound, std::string hash);
+           std::vector<dns::server::ListenSpec> bound, std::string hash,
+           dns::server::Server* server = nullptr);
 
   // Re-reads the Corefile and applies it if it changed. Runs on the caller's thread (the main
   // thread), never on a worker.
@@ -65,6 +69,7 @@ class Reloader {
   std::string path_;
   BuildOptions options_;
   plugins::ChainRunner& runner_;
+  dns::server::Server* server_ = nullptr;
   std::vector<dns::server::ListenSpec> bound_;
   std::string hash_;
   std::string lastFailure_;  // logged once per distinct failure, not on every tick

@@ -17,6 +17,9 @@ Server::Server(ServerOptions options) : options_(options) {
 Server::~Server() { stop(); }
 
 bool Server::listen(const std::vector<ListenSpec>& specs, Dispatcher& dispatcher, std::string& error) {
+  std::vector<std::unique_ptr<UdpListener>> udps;
+  std::vector<std::unique_ptr<TcpListener>> tcps;
+  std::vector<uint16_t> ids;
   for (const ListenSpec& spec : specs) {
     boost::system::error_code ec;
     asio::ip::address address = spec.address.empty() ? asio::ip::address(asio::ip::address_v6::any())
@@ -36,11 +39,43 @@ bool Server::listen(const std::vector<ListenSpec>& specs, Dispatcher& dispatcher
       }
       auto tcp = std::make_unique<TcpListener>(*worker, dispatcher, spec.id, options_.tcp);
       if (!tcp->bind({address, spec.port}, error)) return false;
-      udp_.push_back(std::move(udp));
-      tcp_.push_back(std::move(tcp));
+      udps.push_back(std::move(udp));
+      tcps.push_back(std::move(tcp));
+      ids.push_back(spec.id);
     }
   }
+  // Every socket bound: keep them (and start them when the loops already run).
+  for (size_t i = 0; i < udps.size(); ++i) {
+    if (running_) {
+      UdpListener* u = udps[i].get();
+      TcpListener* t = tcps[i].get();
+      asio::post(*loops_[i % workers_.size()], [u, t] {
+        u->start();
+        t->start();
+      });
+    }
+    udp_.push_back(std::move(udps[i]));
+    tcp_.push_back(std::move(tcps[i]));
+    ids_.push_back(ids[i]);
+  }
   return true;
+}
+
+void Server::removeListener(uint16_t id) {
+  for (size_t i = 0; i < udp_.size(); ++i) {
+    if (ids_[i] != id) continue;
+    UdpListener* u = udp_[i].get();
+    TcpListener* t = tcp_[i].get();
+    if (running_) {
+      asio::post(*loops_[i % workers_.size()], [u, t] {
+        u->close();
+        t->close();
+      });
+    } else {
+      u->close();
+      t->close();
+    }
+  }
 }
 
 void Server::start() {

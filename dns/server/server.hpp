@@ -42,7 +42,13 @@ class Server {
   unsigned workerCount() const { return static_cast<unsigned>(workers_.size()); }
 
   // Binds UDP and TCP for every spec on every worker; false with `error` on the first failure.
+  // Once started (a reload adding listeners), the new sockets start on their loops at once;
+  // all or nothing: on failure none of `specs` stays bound.
   bool listen(const std::vector<ListenSpec>& specs, Dispatcher& dispatcher, std::string& error);
+  // A reload dropped listener `id`: its sockets close on their own loops. The objects stay
+  // until stop(), so a reply still in flight to them fails to send instead of touching freed
+  // memory.
+  void removeListener(uint16_t id);
   void start();
   void stop();  // idempotent; joins the worker threads
   Totals totals() const;
@@ -53,6 +59,7 @@ class Server {
   std::vector<boost::asio::io_context*> loops_;
   std::vector<std::unique_ptr<UdpListener>> udp_;
   std::vector<std::unique_ptr<TcpListener>> tcp_;
+  std::vector<uint16_t> ids_;  // listener id of udp_[i] / tcp_[i]; worker i % workers
   bool running_ = false;
 };
 
