@@ -1,10 +1,11 @@
 #include "dns/log.hpp"
 
+#include <unistd.h>
+
 #include <spdlog/async_logger.h>
 #include <spdlog/details/thread_pool.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cerrno>
 #include <cstdio>
 #include <mutex>
 
@@ -43,12 +45,18 @@ class LevelFlag final : public spdlog::custom_flag_formatter {
   }
 };
 
-// Writes each message as it is, plus a newline, with one fwrite so lines from the two loggers
-// never interleave mid-line (stdio locks the stream per call). It flushes only when the queue
-// behind it is empty: under load lines are batched, when idle they appear at once.
+constexpr std::string_view kQueryLoggerName = "query";
+constexpr size_t kBatchBytes = 64 * 1024;
+
+// The one writer of stdout for both loggers, run by the log thread. Lines are gathered in a
+// buffer and written with write(2) to descriptor 1 once the queue behind them is empty (or the
+// buffer is large): under load lines are batched, when idle they appear at once. No stdio, so a
+// stdout that blocks (a pipe nobody reads) or fails (a full disk) stalls or fails this thread
+// only: never a worker, and never a stdio lock that shutdown's fflush or exit's cleanup needs.
+// The default logger's lines get CoreDNS's level prefix; the query logger's are verbatim.
 class LineSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
-  LineSink(std::FILE* out, spdlog::details::thread_pool* pool) : out_(out), pool_(pool) {}
+  explicit LineSink(spdlog::details::thread_pool* pool) : pool_(pool) {}
 
   uint64_t flushes() const { return flushes_.load(std::memory_order_acquire); }
 
@@ -60,15 +68,17 @@ class LineSink final : public spdlog::sinks::base_sink<std::mutex> {
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
-    line_.clear();
-    line_.append(msg.payload.data(), msg.payload.data() + msg.payload.size());
-    line_.push_back('\n');
-    std::fwrite(line_.data(), 1, line_.size(), out_);
-    if (pool_ == nullptr || pool_->queue_size() == 0) std::fflush(out_);
+    if (msg.logger_name != kQueryLoggerName) {
+      std::string_view prefix = levelPrefix(msg.level);
+      buf_.append(prefix.data(), prefix.data() + prefix.size());
+    }
+    buf_.append(msg.payload.data(), msg.payload.data() + msg.payload.size());
+    buf_.push_back('\n');
+    if (pool_ == nullptr || pool_->queue_size() == 0 || buf_.size() >= kBatchBytes) writeOut();
   }
 
   void flush_() override {
-    std::fflush(out_);
+    writeOut();
     {
       std::lock_guard lock(waitMutex_);
       flushes_.fetch_add(1, std::memory_order_release);
@@ -77,43 +87,78 @@ class LineSink final : public spdlog::sinks::base_sink<std::mutex> {
   }
 
  private:
-  std::FILE* out_;
+  void writeOut() {
+    size_t done = 0;
+    while (done < buf_.size()) {
+      const ssize_t n = ::write(STDOUT_FILENO, buf_.data() + done, buf_.size() - done);
+      if (n > 0) {
+        done += static_cast<size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        break;  // a full disk, a closed pipe: these lines are lost, later ones may fare better
+      }
+    }
+    buf_.clear();
+  }
+
   spdlog::details::thread_pool* pool_;
-  spdlog::memory_buf_t line_;
+  spdlog::memory_buf_t buf_;
   std::atomic<uint64_t> flushes_{0};
   std::mutex waitMutex_;
   std::condition_variable flushed_;
 };
 
-struct QueryLogger {
+// The log thread (its queue drops the oldest line when full, so logging never blocks the
+// caller), its sink, and the query logger; setup() adds the default logger on the same thread,
+// which keeps the two loggers' lines in order.
+struct LogThread {
   std::shared_ptr<spdlog::details::thread_pool> pool;
   std::shared_ptr<LineSink> sink;
-  std::shared_ptr<spdlog::async_logger> logger;
+  std::shared_ptr<spdlog::async_logger> query;
+  std::atomic<bool> stuck{false};  // the last flush did not finish in time
 
-  QueryLogger() {
+  LogThread() {
     pool = std::make_shared<spdlog::details::thread_pool>(kQueryQueueSize, 1);
-    sink = std::make_shared<LineSink>(stdout, pool.get());
-    logger = std::make_shared<spdlog::async_logger>("query", sink, pool,
-                                                    spdlog::async_overflow_policy::overrun_oldest);
-    logger->set_level(spdlog::level::info);
+    sink = std::make_shared<LineSink>(pool.get());
+    query = std::make_shared<spdlog::async_logger>(std::string(kQueryLoggerName), sink, pool,
+                                                   spdlog::async_overflow_policy::overrun_oldest);
+    query->set_level(spdlog::level::info);
     // The query log is the product's output, not a diagnostic: flushing is the sink's job.
-    logger->flush_on(spdlog::level::off);
-    if (!spdlog::get("query")) spdlog::register_logger(logger);
-  }
-
-  ~QueryLogger() {
-    // Drop the logger first: the pool's destructor then drains the queue and joins.
-    spdlog::drop("query");
-    logger.reset();
-    sink.reset();
-    pool.reset();
+    query->flush_on(spdlog::level::off);
+    if (!spdlog::get(std::string(kQueryLoggerName))) spdlog::register_logger(query);
   }
 };
 
-QueryLogger& queryLogger() {
-  static QueryLogger instance;
-  return instance;
+// Never destroyed: at exit the thread may be stuck in write(2) on a stdout nobody drains, and
+// joining it would hang the process. What is queued is written by flush(), which shutdown
+// calls, and by the bounded drain below for programs that do not.
+std::atomic<LogThread*> created{nullptr};
+
+LogThread& logThread() {
+  static LogThread* instance = [] {
+    auto* t = new LogThread;
+    created.store(t, std::memory_order_release);
+    return t;
+  }();
+  return *instance;
 }
+
+bool flushBounded(std::chrono::milliseconds limit) {
+  LogThread& t = logThread();
+  const uint64_t seen = t.sink->flushes();
+  t.query->flush();  // queued behind every line already posted, by either logger
+  const bool done = t.sink->waitFlushAfter(seen, limit);
+  t.stuck.store(!done, std::memory_order_relaxed);
+  return done;
+}
+
+struct DrainAtExit {
+  ~DrainAtExit() {
+    const LogThread* t = created.load(std::memory_order_acquire);
+    if (t != nullptr && !t->stuck.load(std::memory_order_relaxed)) flushBounded(std::chrono::seconds(2));
+  }
+} drainAtExit;
 
 std::atomic<bool> quietFlag{false};
 
@@ -159,27 +204,24 @@ void appendNumber(fmt::memory_buffer& out, std::string_view prefix, unsigned n) 
 
 void setup(bool quiet) {
   quietFlag.store(quiet, std::memory_order_relaxed);
-  auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
-  auto logger = std::make_shared<spdlog::logger>("moat", std::move(sink));
-  logger->set_formatter(makeFormatter());
+  LogThread& t = logThread();
+  // Asynchronous like the query log: the `errors` and `private` plugins log from workers, and a
+  // stdout that stops draining must not stop them answering.
+  auto logger = std::make_shared<spdlog::async_logger>("moat", t.sink, t.pool,
+                                                       spdlog::async_overflow_policy::overrun_oldest);
   logger->set_level(spdlog::level::info);
-  // Start-up and error lines are rare and must not sit in a buffer when the process dies.
-  logger->flush_on(spdlog::level::trace);
+  logger->flush_on(spdlog::level::off);  // the sink writes as soon as nothing else is queued
   spdlog::set_default_logger(std::move(logger));
-  (void)queryLogger();
 }
 
 bool quiet() { return quietFlag.load(std::memory_order_relaxed); }
 
-spdlog::logger& queryLog() { return *queryLogger().logger; }
+spdlog::logger& queryLog() { return *logThread().query; }
 
 void flush() {
-  if (auto* d = spdlog::default_logger_raw()) d->flush();
-  QueryLogger& q = queryLogger();
-  uint64_t seen = q.sink->flushes();
-  q.logger->flush();  // queued behind every line already posted
-  q.sink->waitFlushAfter(seen, std::chrono::seconds(2));
-  std::fflush(stdout);
+  // Both loggers share the thread, so one flush behind everything posted covers both.
+  flushBounded(std::chrono::seconds(2));
+  std::fflush(stdout);  // the banner's stdio buffer; the log thread never holds its lock
 }
 
 std::unique_ptr<spdlog::formatter> makeFormatter() {

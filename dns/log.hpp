@@ -1,8 +1,9 @@
 // Process logging, shaped like CoreDNS's output so existing log pipelines keep working:
 // every line on stdout, no timestamp, a level prefix ("[INFO] ", "[WARNING] ", "[ERROR] ").
 // Two loggers: the default spdlog logger for everything the process says, and the "query"
-// logger the `log` plugin writes through. The query logger is asynchronous with a bounded
-// queue that drops the oldest line when full, so a slow stdout never stalls a worker.
+// logger the `log` plugin writes through. Both are asynchronous on one log thread with a
+// bounded queue that drops the oldest line when full, so a slow or stuck stdout never stalls a
+// worker (nor the shutdown).
 #pragma once
 
 #include <spdlog/formatter.h>
@@ -18,8 +19,8 @@ namespace moat::logging {
 
 constexpr size_t kQueryQueueSize = 8192;
 
-// Installs the default logger and creates the query logger. `quiet` is CoreDNS's -quiet: it
-// only hides the start-up banner, so here it is just remembered for whoever prints one.
+// Installs the default logger (asynchronous, on the query log's thread). `quiet` is CoreDNS's
+// -quiet: it only hides the start-up banner, so here it is just remembered for whoever prints one.
 // Safe to call more than once.
 void setup(bool quiet);
 bool quiet();

@@ -108,6 +108,8 @@ Totals Server::totals() const {
     t.received += s.received.load(std::memory_order_relaxed);
     t.malformedDropped += s.malformedDropped.load(std::memory_order_relaxed);
     t.malformedFormErr += s.malformedFormErr.load(std::memory_order_relaxed);
+    t.notImplemented += s.notImplemented.load(std::memory_order_relaxed);
+    t.badVersion += s.badVersion.load(std::memory_order_relaxed);
     t.poolExhausted += s.poolExhausted.load(std::memory_order_relaxed);
     t.sendFailed += s.sendFailed.load(std::memory_order_relaxed);
     t.tcpRejected += s.tcpRejected.load(std::memory_order_relaxed);

@@ -29,8 +29,8 @@ struct ServerOptions {
 };
 
 struct Totals {
-  uint64_t received = 0, malformedDropped = 0, malformedFormErr = 0, poolExhausted = 0,
-           sendFailed = 0, tcpRejected = 0;
+  uint64_t received = 0, malformedDropped = 0, malformedFormErr = 0, notImplemented = 0,
+           badVersion = 0, poolExhausted = 0, sendFailed = 0, tcpRejected = 0;
 };
 
 class Server {

@@ -104,8 +104,9 @@ void TcpConnection::armIdle() {
 
 void TcpConnection::readLength() {
   asio::async_read(socket_, asio::buffer(lengthPrefix_),
-                   [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                   [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
                      if (ec) {  // EOF or error: answer what is still out, then close
+                       if (n > 0) bump(self->worker_.stats().malformedDropped);  // half a prefix
                        self->readDone_ = true;
                        return self->closeWhenDone();
                      }
@@ -126,7 +127,12 @@ void TcpConnection::readBody(size_t length) {
   }
   asio::async_read(socket_, asio::buffer(reading_->request.data(), length),
                    [self = shared_from_this(), length](const boost::system::error_code& ec, size_t) {
-                     if (ec) return self->shutdown();
+                     if (ec) {
+                       // The stream ended (or the idle timeout closed it) inside a message: a
+                       // length prefix promising more than was sent. Nothing to answer.
+                       bump(self->worker_.stats().malformedDropped);
+                       return self->shutdown();
+                     }
                      Query& q = *self->reading_;
                      self->reading_ = nullptr;
                      q.requestLen = static_cast<uint16_t>(length);

@@ -105,7 +105,7 @@ void UdpListener::onReadable() {
       q.start = now;
       q.sink = this;
       q.listener = listenerId_;
-      worker_.accept(q, dispatcher_);
+      worker_.accept(q, dispatcher_, (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0);
     }
     if (count < static_cast<int>(n)) return;
   }

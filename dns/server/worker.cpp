@@ -33,10 +33,14 @@ void QueryPool::give(Query* q) {
 Worker::Worker(unsigned index, size_t poolSize)
     : index_(index), pool_(poolSize), guard_(boost::asio::make_work_guard(io_)) {}
 
-void Worker::accept(Query& q, Dispatcher& dispatcher) {
+void Worker::accept(Query& q, Dispatcher& dispatcher, bool cut) {
   bump(stats_.received);
   q.worker = index_;
-  switch (parseQuery(q.requestBytes(), q.view)) {
+  ParseStatus status = parseQuery(q.requestBytes(), q.view);
+  // A message larger than any query we take: what was read parses only by accident (its
+  // records may go on past the cut), so it is not answered as if it were the whole message.
+  if (cut && status == ParseStatus::Ok) status = ParseStatus::FormErr;
+  switch (status) {
     case ParseStatus::Drop:
       bump(stats_.malformedDropped);
       q.sink->dropQuery(q);
@@ -51,12 +55,14 @@ void Worker::accept(Query& q, Dispatcher& dispatcher) {
       break;
   }
   if (q.view.header.opcode() != 0) {
+    bump(stats_.notImplemented);
     writeErrorReply(q.reply, q.requestBytes(), &q.view, RCode::NotImp);
     q.sink->sendReply(q);
     return;
   }
   if (q.view.edns.present && q.view.edns.version != 0) {
     // BADVERS (16): rcode 0 in the header, extended rcode 1 in our OPT.
+    bump(stats_.badVersion);
     writeErrorReply(q.reply, q.requestBytes(), &q.view, RCode::NoError);
     appendOpt(q.reply, q.view.udpLimit(), q.view.edns.dnssecOk);
     q.reply[q.reply.size() - 6] = 1;

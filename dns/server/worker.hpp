@@ -21,6 +21,8 @@ struct WorkerStats {
   std::atomic<uint64_t> received{0};
   std::atomic<uint64_t> malformedDropped{0};  // unreadable header, or a response: no reply
   std::atomic<uint64_t> malformedFormErr{0};  // header readable, rest not: FORMERR sent
+  std::atomic<uint64_t> notImplemented{0};    // opcode other than QUERY: NOTIMP sent
+  std::atomic<uint64_t> badVersion{0};        // EDNS version other than 0: BADVERS sent
   std::atomic<uint64_t> poolExhausted{0};     // no free Query: REFUSED sent
   std::atomic<uint64_t> sendFailed{0};
   std::atomic<uint64_t> tcpRejected{0};       // over the connection cap
@@ -55,8 +57,9 @@ class Worker {
   const WorkerStats& stats() const { return stats_; }
 
   // Checks a received query (q.request, q.requestLen, q.sink, q.client set) and hands it to the
-  // dispatcher, or answers FORMERR/NOTIMP/BADVERS itself, or drops it.
-  void accept(Query& q, Dispatcher& dispatcher);
+  // dispatcher, or answers FORMERR/NOTIMP/BADVERS itself, or drops it. `cut`: the datagram was
+  // longer than Query::request, so the bytes held are not the whole message (FORMERR).
+  void accept(Query& q, Dispatcher& dispatcher, bool cut = false);
 
   void startThread();
   void stop();   // stops the loop; join() waits for the thread

@@ -3,6 +3,7 @@
 #include "tests/support/fake_upstream.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
@@ -112,6 +113,13 @@ std::vector<uint8_t> build(const ParsedQuery& q, const std::vector<uint8_t>& qna
   return out;
 }
 
+// Sockets of the test process must not leak into the `moat` it forks and execs: a child holding
+// the fake's port would keep it "alive" after the fake is gone (and keep the port busy).
+template <class Socket>
+void closeOnExec(Socket& s) {
+  if (s.is_open()) ::fcntl(s.native_handle(), F_SETFD, FD_CLOEXEC);
+}
+
 uint32_t parseV4(std::string_view text) {
   in_addr a{};
   if (inet_pton(AF_INET, std::string(text).c_str(), &a) != 1) {
@@ -133,14 +141,15 @@ struct FakeUpstream::Impl {
   udp::endpoint peer;
 
   // The replies to send for one query, in order (spoof modes send two).
-  std::vector<std::vector<uint8_t>> respond(const uint8_t* p, size_t n, bool overTcp) {
+  std::vector<std::vector<uint8_t>> respond(const uint8_t* p, size_t n, bool overTcp,
+                                            uint16_t sourcePort = 0) {
     auto q = parse(p, n);
     if (!q) return {};
     (overTcp ? self.tcpQueries_ : self.udpQueries_).fetch_add(1);
     {
       std::lock_guard lock(self.mutex_);
       if (self.received_.size() >= kKeep) self.received_.erase(self.received_.begin());
-      self.received_.push_back({q->text, q->type, q->id, overTcp, (q->flags & 0x0100) != 0});
+      self.received_.push_back({q->text, q->type, q->id, overTcp, (q->flags & 0x0100) != 0, sourcePort});
     }
     const Mode mode = self.mode_.load();
     const std::vector<uint32_t> one{self.answerAddress_.load()};
@@ -177,6 +186,18 @@ struct FakeUpstream::Impl {
                                          'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
         return {build(*q, other, q->id, 0, false, spoof), normal()};
       }
+      case Mode::Garbage: {
+        std::vector<uint8_t> junk;
+        wr16(junk, q->id);
+        wr16(junk, 0x8180);
+        wr16(junk, 1);  // one question, one answer claimed
+        wr16(junk, 1);
+        wr16(junk, 0);
+        wr16(junk, 0);
+        junk.push_back(63);  // a 63-byte label with 5 bytes behind it
+        junk.insert(junk.end(), 5, 0xFF);
+        return {junk};
+      }
     }
     return {};
   }
@@ -185,7 +206,7 @@ struct FakeUpstream::Impl {
     udpSocket.async_receive_from(asio::buffer(buf), peer,
                                  [this](boost::system::error_code ec, size_t n) {
                                    if (ec == asio::error::operation_aborted) return;
-                                   if (!ec) sendUdp(respond(buf.data(), n, false), peer);
+                                   if (!ec) sendUdp(respond(buf.data(), n, false, peer.port()), peer);
                                    receiveUdp();
                                  });
   }
@@ -207,7 +228,10 @@ struct FakeUpstream::Impl {
   void acceptTcp() {
     acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) asio::co_spawn(io, serveTcp(std::move(socket)), asio::detached);
+      if (!ec) {
+        closeOnExec(socket);
+        asio::co_spawn(io, serveTcp(std::move(socket)), asio::detached);
+      }
       acceptTcp();
     });
   }
@@ -244,6 +268,7 @@ FakeUpstream::FakeUpstream(uint16_t port) : impl_(std::make_unique<Impl>(*this))
   for (int tries = 0; tries < 50; ++tries) {
     boost::system::error_code ec;
     impl_->udpSocket.open(udp::v4(), ec);
+    closeOnExec(impl_->udpSocket);
     if (!ec) impl_->udpSocket.bind(udp::endpoint(loopback, port), ec);
     if (ec) {
       impl_->udpSocket.close(ec);
@@ -252,6 +277,7 @@ FakeUpstream::FakeUpstream(uint16_t port) : impl_(std::make_unique<Impl>(*this))
     }
     const uint16_t chosen = impl_->udpSocket.local_endpoint().port();
     impl_->acceptor.open(tcp::v4(), ec);
+    closeOnExec(impl_->acceptor);
     if (!ec) impl_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
     if (!ec) impl_->acceptor.bind(tcp::endpoint(loopback, chosen), ec);
     if (!ec) impl_->acceptor.listen(64, ec);

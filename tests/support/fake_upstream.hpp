@@ -35,6 +35,8 @@ class FakeUpstream {
     SpoofId,        // UDP: first a reply with a wrong ID answering kSpoofAddress, then the real one
     SpoofQuestion,  // UDP: first a reply with the right ID but question "spoofed.example."
                     // answering kSpoofAddress, then the real one
+    Garbage,        // both transports: the query's ID with QR set, then bytes that are no DNS
+                    // message (a label running past the end of the packet)
   };
   static constexpr std::string_view kSpoofAddress = "203.0.113.66";
 
@@ -44,6 +46,7 @@ class FakeUpstream {
     uint16_t id = 0;
     bool tcp = false;
     bool rd = false;
+    uint16_t sourcePort = 0;  // the sender's port (UDP; 0 over TCP)
   };
 
   // `port` 0 picks a free ephemeral port usable for both UDP and TCP.
