@@ -179,6 +179,9 @@ TEST_CASE("hostile: malformed UDP queries get FORMERR, NOTIMP, BADVERS or silenc
   Front f;
   REQUIRE(controlAnswers(f.port()));
   const double dropped0 = f.counter(kDroppedSeries), formerr0 = f.counter(kFormErrSeries);
+  const std::string notimp = "moat_queries_rejected_total{rcode=\"NOTIMP\"}";
+  const std::string badvers = "moat_queries_rejected_total{rcode=\"BADVERS\"}";
+  const double notimp0 = f.counter(notimp), badvers0 = f.counter(badvers);
   const auto cases = udpCases();
   for (const Case& c : cases) {
     const std::string what = c.what;
@@ -190,6 +193,8 @@ TEST_CASE("hostile: malformed UDP queries get FORMERR, NOTIMP, BADVERS or silenc
   CHECK(f.upstream.queries() == 0);  // none of them reached a plugin
   CHECK(f.counter(kDroppedSeries) - dropped0 == countOf(cases, Expect::Silence));
   CHECK(f.counter(kFormErrSeries) - formerr0 == countOf(cases, Expect::FormErr));
+  CHECK(f.counter(notimp) - notimp0 == countOf(cases, Expect::NotImp));
+  CHECK(f.counter(badvers) - badvers0 == countOf(cases, Expect::BadVers));
   CHECK(controlAnswers(f.port(), true));
 }
 
