@@ -230,9 +230,6 @@ TEST_CASE("config: label selectors") {
   }
 }
 
-}  // namespace
-}  // namespace moat::plugins::kubernetes
-
 TEST_CASE("config: without objects the stub loads as an empty cluster, with a warning") {
   auto p = parse("", {"pods insecure"});
   REQUIRE(p.config.ok());
@@ -241,3 +238,6 @@ TEST_CASE("config: without objects the stub loads as an empty cluster, with a wa
   CHECK(p.config->warnings[0].pos.line == 2);
   CHECK(p.config->warnings[0].message.find("empty cluster") != std::string::npos);
 }
+
+}  // namespace
+}  // namespace moat::plugins::kubernetes
