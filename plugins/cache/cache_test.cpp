@@ -113,6 +113,33 @@ TEST_CASE("cache: OPT is not stored; a client with EDNS gets its own back") {
   CHECK(h.upstreamCalls == 1);
 }
 
+// Found by fuzz/wire_reply (fuzz/regressions/wire_reply/): the whole reply was stored, bytes after
+// its last record included, and a hit appended the client's OPT after them, where it was read
+// as part of a record.
+TEST_CASE("cache: bytes an upstream left after the last record are not stored") {
+  Harness h;
+  auto q = testing::makeQuery({});
+  REQUIRE(h.cache->onQuery(*q) == Verdict::Next);
+  dns::MessageWriter w(q->reply);
+  w.startReply(q->requestBytes(), q->view, RCode::NoError, false);
+  const uint8_t addr[4] = {192, 0, 2, 1};
+  w.addRR(dns::Section::Answer, testing::wireName("www.example.org."), dns::rrtype::A,
+          dns::rrclass::IN, 300, addr);
+  const size_t end = q->reply.size();
+  q->reply.insert(q->reply.end(), {0, 0, 0, 0, 0, 0, 0, 0, 0x26});
+  h.cache->onReply(*q);
+  REQUIRE(h.cache->stats().successEntries == 1);
+
+  auto hit = testing::makeQuery({.edns = 1232});
+  REQUIRE(h.cache->onQuery(*hit) == Verdict::Answered);
+  CHECK(hit->reply.size() == end + 11);  // the records, then the client's OPT
+  auto r = moat::testing::decode(hit->reply);
+  REQUIRE(r.ok);
+  CHECK(r.answer == std::vector<std::string>{"www.example.org. 300 IN A 192.0.2.1"});
+  CHECK(r.hasOpt);
+  CHECK(r.optUdpSize == 1232);
+}
+
 TEST_CASE("cache: NXDOMAIN and NODATA with an SOA are cached as denial") {
   Harness h;
   auto nx = h.ask({.name = "nx.example.org."}, RCode::NXDomain, {soa("example.org.", 120)});
@@ -240,7 +267,7 @@ TEST_CASE("cache: setupCache builds a handler named cache") {
   REQUIRE(handler.ok());
   CHECK((*handler)->name() == "cache");
   CHECK((*handler)->observesReplies());
-  testing::Setup bad(testing::directive("cache", {"prefetch 2"}));
+  testing::Setup bad(testing::directive("cache", {"prefetch 2 1m 5%"}));
   CHECK_FALSE(setupCache(bad.ctx).ok());
 }
 

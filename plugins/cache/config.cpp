@@ -1,7 +1,9 @@
 #include "plugins/cache/config.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <limits>
+#include <string_view>
 
 #include "conf/args.hpp"
 #include "conf/zone.hpp"
@@ -86,7 +88,86 @@ conf::Result<bool> parseServfail(const conf::Directive& opt, CacheConfig& cfg) {
   return true;
 }
 
+// prefetch AMOUNT [DURATION [PERCENTAGE%]]
+conf::Result<bool> parsePrefetch(const conf::Directive& opt, PrefetchConfig& out) {
+  if (auto ok = conf::expectArgs(opt, kPlugin, 1, 3); !ok) return ok.error();
+  auto amount = conf::parseInt(opt.args[0], kPlugin, "prefetch amount", 0, kMaxTtlArg);
+  if (!amount) return amount.error();
+  out.amount = static_cast<uint32_t>(*amount);
+  if (opt.args.size() > 1) {
+    auto d = conf::parseDuration(opt.args[1], kPlugin, "prefetch duration");
+    if (!d) return d.error();
+    if (d->count() < 0)
+      return conf::errorAt(opt.args[1], kPlugin, "prefetch duration must not be negative");
+    out.window = *d;
+  }
+  if (opt.args.size() > 2) {
+    const conf::Token& t = opt.args[2];
+    if (t.text.empty() || t.text.back() != '%') {
+      return conf::errorAt(t, kPlugin,
+                           "prefetch percentage must end with '%' (e.g. 10%), got '" + t.text + "'");
+    }
+    conf::Token number = t;
+    number.text.pop_back();
+    auto pct = conf::parseInt(number, kPlugin, "prefetch percentage", 10, 90);
+    if (!pct) return pct.error();
+    out.percentage = static_cast<uint32_t>(*pct);
+  }
+  return true;
+}
+
+// serve_stale [DURATION [immediate|verify]]
+conf::Result<bool> parseServeStale(const conf::Directive& opt, StaleConfig& out) {
+  if (auto ok = conf::expectArgs(opt, kPlugin, 0, 2); !ok) return ok.error();
+  out = StaleConfig{kDefaultStaleUpTo, false};
+  if (!opt.args.empty()) {
+    auto d = conf::parseDuration(opt.args[0], kPlugin, "serve_stale duration");
+    if (!d) return d.error();
+    if (d->count() < 0)
+      return conf::errorAt(opt.args[0], kPlugin, "serve_stale duration must not be negative");
+    out.upTo = *d;
+  }
+  if (opt.args.size() > 1) {
+    std::string mode = opt.args[1].text;
+    std::transform(mode.begin(), mode.end(), mode.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (mode != "immediate" && mode != "verify") {
+      return conf::errorAt(opt.args[1], kPlugin,
+                           "serve_stale refresh mode must be 'immediate' or 'verify', got '" +
+                               opt.args[1].text + "'");
+    }
+    out.verify = mode == "verify";
+  }
+  return true;
+}
+
+void appendList(std::string& out, std::string_view name, const std::vector<std::string>& list) {
+  out += name;
+  out += '=';
+  for (const std::string& item : list) {
+    out += item;
+    out += ',';
+  }
+  out += ';';
+}
+
+void appendBounds(std::string& out, std::string_view name, const TtlBounds& b) {
+  out += std::string(name) + '=' + std::to_string(effectiveCapacity(b.capacity)) + '/' +
+         std::to_string(b.maxTtl) + '/' + std::to_string(b.minTtl) + ';';
+}
+
 }  // namespace
+
+std::string storageIdentity(const CacheConfig& config) {
+  std::string out;
+  appendList(out, "zones", config.zones);
+  appendBounds(out, "success", config.success);
+  appendBounds(out, "denial", config.denial);
+  out += "servfail=" + std::to_string(config.servfailTtl.count()) + ';';
+  appendList(out, "disable-success", config.disableSuccess);
+  appendList(out, "disable-denial", config.disableDenial);
+  return out;
+}
 
 uint32_t effectiveCapacity(uint32_t written) {
   return std::max(written / kShards, kMinShardSize) * kShards;
@@ -126,10 +207,10 @@ conf::Result<CacheConfig> parseCache(const SetupContext& ctx) {
     } else if (word == "keepttl") {
       ok = conf::expectArgs(opt, kPlugin, 0, 0);
       cfg.keepTtl = true;
-    } else if (word == "prefetch" || word == "serve_stale") {
-      // Both need a refresh that runs outside any client's query; Moat's chain has no such
-      // path yet, and accepting them silently would promise behaviour nobody gets.
-      return conf::errorAt(opt.name, kPlugin, "'" + word + "' is not implemented by Moat");
+    } else if (word == "prefetch") {
+      ok = parsePrefetch(opt, cfg.prefetch);
+    } else if (word == "serve_stale") {
+      ok = parseServeStale(opt, cfg.stale);
     } else {
       return conf::unknownOption(opt, kPlugin,
                                  {"success", "denial", "prefetch", "serve_stale", "servfail",

@@ -69,6 +69,80 @@ TEST_CASE("parseCache: servfail 0 turns SERVFAIL caching off; 5m is the limit") 
   REQUIRE(parseCache(five.ctx).ok());
 }
 
+TEST_CASE("parseCache: prefetch AMOUNT [[DURATION] [PERCENTAGE%]]") {
+  Setup none(directive("cache"));
+  auto off = parseCache(none.ctx);
+  REQUIRE(off.ok());
+  CHECK(off->prefetch.amount == 0);
+  CHECK(off->prefetch.window == 1min);
+  CHECK(off->prefetch.percentage == 10);
+
+  Setup one(directive("cache", {"prefetch 10"}));
+  auto c1 = parseCache(one.ctx);
+  REQUIRE(c1.ok());
+  CHECK(c1->prefetch.amount == 10);
+  CHECK(c1->prefetch.window == 1min);
+  CHECK(c1->prefetch.percentage == 10);
+
+  Setup all(directive("cache", {"prefetch 2 30s 25%"}));
+  auto c3 = parseCache(all.ctx);
+  REQUIRE(c3.ok());
+  CHECK(c3->prefetch.amount == 2);
+  CHECK(c3->prefetch.window == 30s);
+  CHECK(c3->prefetch.percentage == 25);
+
+  Setup zero(directive("cache", {"prefetch 0"}));  // as CoreDNS: accepted, prefetches nothing
+  REQUIRE(parseCache(zero.ctx).ok());
+}
+
+TEST_CASE("parseCache: serve_stale [DURATION [immediate|verify]]") {
+  Setup none(directive("cache"));
+  auto off = parseCache(none.ctx);
+  REQUIRE(off.ok());
+  CHECK(off->stale.upTo == 0s);
+
+  Setup bare(directive("cache", {"serve_stale"}));
+  auto c0 = parseCache(bare.ctx);
+  REQUIRE(c0.ok());
+  CHECK(c0->stale.upTo == 1h);
+  CHECK_FALSE(c0->stale.verify);
+
+  Setup d(directive("cache", {"serve_stale 90s"}));
+  auto c1 = parseCache(d.ctx);
+  REQUIRE(c1.ok());
+  CHECK(c1->stale.upTo == 90s);
+  CHECK_FALSE(c1->stale.verify);
+
+  Setup v(directive("cache", {"serve_stale 1h VERIFY"}));  // CoreDNS lowercases the mode
+  auto c2 = parseCache(v.ctx);
+  REQUIRE(c2.ok());
+  CHECK(c2->stale.verify);
+
+  Setup i(directive("cache", {"serve_stale 1h verify", "serve_stale 2h immediate"}));  // last wins
+  auto c3 = parseCache(i.ctx);
+  REQUIRE(c3.ok());
+  CHECK(c3->stale.upTo == 2h);
+  CHECK_FALSE(c3->stale.verify);
+}
+
+TEST_CASE("storageIdentity: what is stored and how, not how it is served") {
+  const auto identity = [](std::initializer_list<std::string_view> block) {
+    Setup s(directive("cache 300", block));
+    auto cfg = parseCache(s.ctx);
+    REQUIRE(cfg.ok());
+    return storageIdentity(*cfg);
+  };
+  const std::string base = identity({});
+  CHECK(identity({"serve_stale 1h verify", "prefetch 3", "keepttl"}) == base);
+  CHECK(identity({"success 9984"}) == base);
+  CHECK(identity({"success 10000"}) == base);  // the same 9984 entries once rounded to shards
+  CHECK(identity({"success 5000"}) != base);
+  CHECK(identity({"denial 9984 300 6"}) != base);
+  CHECK(identity({"servfail 10s"}) != base);
+  CHECK(identity({"disable success"}) != base);
+  CHECK(identity({"disable success example.org"}) != identity({"disable success"}));
+}
+
 TEST_CASE("effectiveCapacity: whole shards, at least 1024") {
   CHECK(effectiveCapacity(9984) == 9984);
   CHECK(effectiveCapacity(5000) == 4864);
@@ -97,8 +171,20 @@ TEST_CASE("parseCache: errors carry the position of the offending token") {
       {"cache", {"disable"}, 3, 1, "takes at least 1"},
       {"cache", {"disable both"}, 3, 9, "'success' or 'denial'"},
       {"cache", {"keepttl now"}, 3, 9, "takes no arguments"},
-      {"cache", {"prefetch 10"}, 3, 1, "'prefetch' is not implemented by Moat"},
-      {"cache", {"serve_stale 1h"}, 3, 1, "'serve_stale' is not implemented by Moat"},
+      {"cache", {"prefetch"}, 3, 1, "'prefetch' takes 1 to 3 arguments"},
+      {"cache", {"prefetch 1 2 3 4"}, 3, 16, "takes 1 to 3"},
+      {"cache", {"prefetch -1"}, 3, 10, "prefetch amount"},
+      {"cache", {"prefetch x"}, 3, 10, "prefetch amount"},
+      {"cache", {"prefetch 10 10%"}, 3, 13, "prefetch duration"},
+      {"cache", {"prefetch 10 -1m"}, 3, 13, "must not be negative"},
+      {"cache", {"prefetch 10 1m 10"}, 3, 16, "must end with '%'"},
+      {"cache", {"prefetch 10 1m 9%"}, 3, 16, "prefetch percentage must be an integer from 10 to 90"},
+      {"cache", {"prefetch 10 1m 91%"}, 3, 16, "from 10 to 90"},
+      {"cache", {"prefetch 10 1m x%"}, 3, 16, "prefetch percentage"},
+      {"cache", {"serve_stale 1h verify now"}, 3, 23, "'serve_stale' takes at most 2 arguments"},
+      {"cache", {"serve_stale 3600"}, 3, 13, "serve_stale duration"},
+      {"cache", {"serve_stale -1h"}, 3, 13, "must not be negative"},
+      {"cache", {"serve_stale 1h later"}, 3, 16, "'immediate' or 'verify', got 'later'"},
       {"cache", {"sucess 10"}, 3, 1, "unknown option 'sucess', did you mean 'success'?"},
   };
   for (const Case& c : cases) {

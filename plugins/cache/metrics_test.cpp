@@ -96,6 +96,28 @@ TEST_CASE("cache metrics: evictions and drops") {
   CHECK(value(all, "coredns_cache_drops_total", kUntyped) == 1.0);
 }
 
+TEST_CASE("cache metrics: served_stale and prefetch") {
+  CacheConfig c;
+  c.zones = {"example.org.", "example.net."};
+  c.stale = {std::chrono::hours(1), false};
+  c.prefetch = {1, std::chrono::minutes(1), 10};
+  testing::Server s(c);
+  s.cache->setServerLabel("dns://:1053");
+  s.upstream->records = {a("www.example.org.", 100)};
+  s.ask({});
+  CHECK_FALSE(value(collected(*s.cache), "coredns_cache_served_stale_total", kUntyped));
+  CHECK_FALSE(value(collected(*s.cache), "coredns_cache_prefetch_total", kUntyped));
+  s.clock->advance(std::chrono::seconds(95));
+  s.ask({});  // 5 s left of 100: prefetched
+  s.clock->advance(std::chrono::seconds(200));
+  s.ask({});  // expired: served stale, refreshed
+  const auto all = collected(*s.cache);
+  CHECK(value(all, "coredns_cache_prefetch_total", kUntyped) == 2.0);
+  CHECK(value(all, "coredns_cache_served_stale_total", kUntyped) == 1.0);
+  CHECK(value(all, "coredns_cache_hits_total", typed("success")) == 2.0);
+  CHECK(value(all, "coredns_cache_requests_total", kUntyped) == 3.0);
+}
+
 TEST_CASE("cache metrics: setupCache registers the cache as a metric source") {
   testing::Setup s(testing::directive("cache 60 example.org"));
   auto handler = setupCache(s.ctx);

@@ -41,6 +41,7 @@ int64_t Entry::remaining(TimePoint now) const {
 Store::Store(uint32_t capacity, uint64_t seed) : rng_(seed | 1) {
   capacity = std::max<uint32_t>(capacity, 1);
   entries_.resize(capacity);
+  free_.reserve(capacity);
   index_.assign(std::bit_ceil(size_t{capacity} * 2), kEmpty);
   mask_ = index_.size() - 1;
 }
@@ -53,6 +54,21 @@ const Entry* Store::find(const Key& key) const {
   }
 }
 
+Entry* Store::find(const Key& key) {
+  return const_cast<Entry*>(static_cast<const Store&>(*this).find(key));
+}
+
+void Store::erase(const Key& key) {
+  for (size_t s = key.hash & mask_; index_[s] != kEmpty; s = (s + 1) & mask_) {
+    const auto n = static_cast<uint32_t>(index_[s]);
+    if (!entries_[n].matches(key)) continue;
+    eraseSlot(s);
+    entries_[n].wire.clear();  // keeps its capacity; an empty wire matches no key
+    free_.push_back(n);        // never allocates: reserved for every entry
+    return;
+  }
+}
+
 Entry& Store::claim(const Key& key, bool& evicted) {
   evicted = false;
   size_t s = key.hash & mask_;
@@ -61,7 +77,10 @@ Entry& Store::claim(const Key& key, bool& evicted) {
     if (e.matches(key)) return e;  // refresh in place
   }
   uint32_t n;
-  if (used_ < entries_.size()) {
+  if (!free_.empty()) {
+    n = free_.back();
+    free_.pop_back();
+  } else if (used_ < entries_.size()) {
     n = used_++;
   } else {
     n = static_cast<uint32_t>(nextRandom() % entries_.size());
@@ -78,6 +97,9 @@ Entry& Store::claim(const Key& key, bool& evicted) {
   e.qclass = key.qclass;
   e.bits = key.bits;
   e.nameLen = static_cast<uint16_t>(key.lowerName.size());
+  e.windowHits = 0;
+  e.windowStart = {};
+  e.refreshing = false;
   e.wire.clear();
   return e;
 }

@@ -33,11 +33,16 @@ struct Entry {
   uint16_t qtype = 0, qclass = 0;
   uint8_t bits = 0;
   uint16_t nameLen = 0;
+  // `prefetch`: hits counted since `windowStart` (CoreDNS's freq.Freq; 0 until the first hit).
+  uint32_t windowHits = 0;
+  TimePoint windowStart{};
+  bool refreshing = false;  // a background refresh of this entry is in flight
   std::vector<uint8_t> wire;  // the reply without OPT; question name lowercased at offset 12
 
   bool matches(const Key& key) const;
   // Seconds left at `now` (negative once expired), counted as CoreDNS does: whole seconds of age.
   int64_t remaining(TimePoint now) const;
+  bool servfail() const { return wire.size() > 3 && (wire[3] & 0x0f) == 2; }
 };
 
 class Store {
@@ -47,12 +52,16 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   const Entry* find(const Key& key) const;
+  Entry* find(const Key& key);
   // The entry to overwrite for `key`: its existing one, a free one, or a random victim (then
-  // `evicted` is set). The caller fills wire/ttl/stored; hash and key fields are set here.
+  // `evicted` is set). The caller fills wire/ttl/stored; hash and key fields are set here, and a
+  // new entry starts with no prefetch hits and no refresh in flight.
   // Allocation happens only when the victim's buffer is smaller than the new reply.
   Entry& claim(const Key& key, bool& evicted);
+  // Forgets `key`'s entry, if there is one; its buffer is kept for the next claim.
+  void erase(const Key& key);
 
-  size_t size() const { return used_; }
+  size_t size() const { return used_ - free_.size(); }
   size_t capacity() const { return entries_.size(); }
 
  private:
@@ -62,6 +71,7 @@ class Store {
 
   std::vector<Entry> entries_;
   std::vector<int32_t> index_;  // entry number per slot, -1 when empty; load <= 1/2
+  std::vector<uint32_t> free_;  // erased entries below used_, reused first (capacity reserved)
   size_t mask_ = 0;
   uint32_t used_ = 0;
   uint64_t rng_;

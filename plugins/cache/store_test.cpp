@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -10,10 +11,10 @@ namespace {
 
 // A wire name "nN." so every key differs; the entry's wire holds a header and that name.
 std::vector<uint8_t> nameFor(int n) {
-  std::string label = "n" + std::to_string(n);
-  std::vector<uint8_t> out{static_cast<uint8_t>(label.size())};
-  out.insert(out.end(), label.begin(), label.end());
-  out.push_back(0);
+  const std::string label = "n" + std::to_string(n);
+  std::vector<uint8_t> out(label.size() + 2, 0);
+  out[0] = static_cast<uint8_t>(label.size());
+  std::copy(label.begin(), label.end(), out.begin() + 1);
   return out;
 }
 
@@ -64,6 +65,24 @@ TEST_CASE("Store: a full store evicts one entry per insert and keeps every other
   int present = 0;
   for (int i = 0; i < 1000; ++i) present += s.find(Key::make(nameFor(i), 1, 1, 0)) != nullptr;
   CHECK(present == kCap);  // nothing lost from the index, nothing duplicated
+}
+
+TEST_CASE("Store: erase forgets one key and its place is taken before anything is evicted") {
+  constexpr int kCap = 8;
+  Store s(kCap, 3);
+  bool evicted = false;
+  for (int i = 0; i < kCap; ++i) put(s, nameFor(i), evicted);
+  s.erase(Key::make(nameFor(3), 1, 1, 0));
+  s.erase(Key::make(nameFor(99), 1, 1, 0));  // not there: nothing happens
+  CHECK(s.size() == kCap - 1);
+  CHECK(s.find(Key::make(nameFor(3), 1, 1, 0)) == nullptr);
+  put(s, nameFor(100), evicted);
+  CHECK_FALSE(evicted);
+  CHECK(s.size() == kCap);
+  for (int i = 0; i < kCap; ++i) CHECK((s.find(Key::make(nameFor(i), 1, 1, 0)) != nullptr) == (i != 3));
+  CHECK(s.find(Key::make(nameFor(100), 1, 1, 0)) != nullptr);
+  put(s, nameFor(101), evicted);
+  CHECK(evicted);
 }
 
 }  // namespace

@@ -4,8 +4,10 @@
 
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "dns/query.hpp"
 #include "dns/reply_fit.hpp"
 #include "plugins/cache/cache.hpp"
+#include "plugins/chain.hpp"
 #include "tests/support/dns_test_util.hpp"
 
 namespace moat::plugins::cache::testing {
@@ -128,16 +131,22 @@ inline Record soa(std::string owner, uint32_t ttl, uint32_t minimum = 60) {
   return {dns::Section::Authority, std::move(owner), dns::rrtype::SOA, ttl, rd};
 }
 
-// Plays "the next plugin answered": writes the reply, fits it as the runner does, then runs
-// the cache's onReply.
-inline void reply(Cache& cache, dns::Query& q, dns::RCode rcode, std::vector<Record> records,
-                  bool tc = false) {
+// What a plugin after the cache writes: a reply to `q` with these records.
+inline void writeReply(dns::Query& q, dns::RCode rcode, const std::vector<Record>& records,
+                       bool tc = false) {
   dns::MessageWriter w(q.reply);
   w.startReply(q.requestBytes(), q.view, rcode, false);
   w.setFlag(dns::flag::RA, true);
   for (const Record& r : records)
     w.addRR(r.section, wireName(r.owner), r.type, dns::rrclass::IN, r.ttl, r.rdata);
   if (tc) w.setFlag(dns::flag::TC, true);
+}
+
+// Plays "the next plugin answered": writes the reply, fits it as the runner does, then runs
+// the cache's onReply.
+inline void reply(Cache& cache, dns::Query& q, dns::RCode rcode, std::vector<Record> records,
+                  bool tc = false) {
+  writeReply(q, rcode, records, tc);
   q.chainReplySize = static_cast<uint16_t>(q.reply.size());
   dns::finalizeReply(q.reply, q.view, q.proto);
   q.finalized = true;
@@ -169,6 +178,111 @@ struct Harness {
     auto out = moat::testing::decode(q->reply);
     REQUIRE(out.ok);
     return out;
+  }
+};
+
+// The plugins after the cache, played by hand: answers every query it sees with `rcode` and
+// `records` (or fails it as forward does with no healthy upstream), at once or, with `park`,
+// when the test calls finish().
+struct Upstream final : Handler {
+  dns::RCode rcode = dns::RCode::NoError;
+  std::vector<Record> records;
+  std::string_view failure;  // non-empty: SERVFAIL written for a failing plugin (q.error)
+  bool park = false;
+  std::function<void()> onPark;  // runs as a query is parked, before Pending is returned
+  std::vector<dns::Query*> parked;
+  std::vector<dns::Proto> protos;  // the transport of every query seen
+  int seen = 0;
+
+  Verdict onQuery(dns::Query& q) override {
+    ++seen;
+    protos.push_back(q.proto);
+    if (park) {
+      parked.push_back(&q);
+      if (onPark) onPark();
+      return Verdict::Pending;
+    }
+    answer(q);
+    return Verdict::Answered;
+  }
+  std::string_view name() const override { return "upstream"; }
+
+  void answer(dns::Query& q) const {
+    if (!failure.empty()) {
+      dns::writeErrorReply(q.reply, q.requestBytes(), &q.view, dns::RCode::ServFail);
+      q.error = failure;
+      return;
+    }
+    writeReply(q, rcode, records);
+  }
+  // Answers the oldest parked query with what is configured now.
+  void finish() {
+    REQUIRE_FALSE(parked.empty());
+    dns::Query* q = parked.front();
+    parked.erase(parked.begin());
+    answer(*q);
+    plugins::resume(*q, Verdict::Answered);
+  }
+};
+
+// Counts what passes a handler placed before the cache (log, prometheus...).
+struct Observer final : Handler {
+  int queries = 0, replies = 0;
+  Verdict onQuery(dns::Query&) override {
+    ++queries;
+    return Verdict::Next;
+  }
+  void onReply(dns::Query&) override { ++replies; }
+  bool observesReplies() const override { return true; }
+  std::string_view name() const override { return "observer"; }
+};
+
+// A server of one block [observer, cache, upstream] on one worker, run by the real chain
+// runner: what a background refresh needs (a dispatcher and the block's chain).
+struct Server {
+  struct Sink final : dns::ReplySink {
+    std::vector<std::vector<uint8_t>> sent;
+    int dropped = 0;
+    void sendReply(dns::Query& q) override { sent.push_back(q.reply); }
+    void dropQuery(dns::Query&) override { ++dropped; }
+  };
+
+  std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();
+  std::shared_ptr<Observer> observer = std::make_shared<Observer>();
+  std::shared_ptr<Cache> cache;
+  std::shared_ptr<Upstream> upstream = std::make_shared<Upstream>();
+  ChainRunner runner{1};
+  Sink sink;
+  std::vector<std::unique_ptr<dns::Query>> queries;  // kept: a parked one is resumed later
+
+  explicit Server(CacheConfig c) {
+    if (c.zones.empty()) c.zones = {"."};
+    cache = std::make_shared<Cache>(c, 1, clock);
+    auto chain = std::make_shared<Chain>();
+    chain->add(observer);
+    chain->add(cache);
+    chain->add(upstream);
+    auto table = std::make_shared<RouteTable>();
+    table->listeners.emplace_back();
+    auto& routes = table->listeners[0];
+    routes.chains.resize(1);
+    routes.chains[static_cast<size_t>(routes.zones.add("."))] = chain;
+    runner.publish(table);
+  }
+  ~Server() { runner.publish(nullptr); }
+
+  // Sends a client query; the reply, when one was sent before this returns.
+  std::optional<moat::testing::Reply> ask(const Ask& a) {
+    queries.push_back(makeQuery(a));
+    dns::Query& q = *queries.back();
+    q.sink = &sink;
+    q.dispatcher = &runner;
+    const size_t before = sink.sent.size();
+    runner.dispatch(q);
+    if (sink.sent.size() == before) return std::nullopt;
+    auto r = moat::testing::decode(sink.sent.back());
+    REQUIRE(r.ok);
+    return r;
   }
 };
 

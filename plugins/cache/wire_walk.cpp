@@ -60,6 +60,8 @@ ReplyScan scanReply(std::span<const uint8_t> msg) {
     off = end;
   }
   out.ok = true;
+  out.end = off;
+  out.extRcode = extRcode;
 
   const dns::RCode rcode = h.rcode();
   if (extRcode != 0 || h.opcode() != 0) {
