@@ -39,6 +39,25 @@ bool stripOpt(std::vector<uint8_t>& msg) {
   return false;
 }
 
+// Offset just past the last record the header counts, 0 when the records do not walk.
+size_t recordsEnd(std::span<const uint8_t> msg) {
+  Header h = Header::read(msg.data());
+  size_t off = kHeaderSize;
+  for (unsigned i = 0; i < h.qdcount; ++i) {
+    off = skipName(msg, off);
+    if (off == 0 || off + 4 > msg.size()) return 0;
+    off += 4;
+  }
+  unsigned total = unsigned{h.ancount} + h.nscount + h.arcount;
+  for (unsigned i = 0; i < total; ++i) {
+    off = skipName(msg, off);
+    if (off == 0 || off + 10 > msg.size()) return 0;
+    off += 10 + get16(&msg[off + 8]);
+    if (off > msg.size()) return 0;
+  }
+  return off;
+}
+
 }  // namespace
 
 bool compressMessage(std::vector<uint8_t>& msg) {
@@ -88,7 +107,14 @@ void truncateTo(std::vector<uint8_t>& msg, size_t limit) {
 void finalizeReply(std::vector<uint8_t>& reply, const QueryView& view, Proto proto) {
   if (reply.size() < kHeaderSize) return;
   bool opt = view.edns.present;
-  if (opt && !hasOpt(reply)) appendOpt(reply, view.udpLimit(), view.edns.dnssecOk);
+  if (opt && !hasOpt(reply)) {
+    // The OPT goes right after the last record: bytes an upstream left past it would otherwise
+    // be read as a record and the OPT as garbage. A reply whose records do not walk gets none.
+    if (size_t end = recordsEnd(reply); end != 0) {
+      reply.resize(end);
+      appendOpt(reply, view.udpLimit(), view.edns.dnssecOk);
+    }
+  }
   size_t limit = proto == Proto::Udp ? view.udpLimit() : kMaxMessage;
   if (reply.size() <= limit) return;
   compressMessage(reply);

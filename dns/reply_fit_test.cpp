@@ -40,6 +40,32 @@ TEST_CASE("a reply that fits is left alone; EDNS is echoed") {
   CHECK(r.answer.size() == 2);
 }
 
+// Found by fuzz/wire_reply (fuzz/regressions/wire_reply/): the OPT was appended after bytes an
+// upstream left past the last record, so a client read those bytes as a record.
+TEST_CASE("the echoed OPT follows the last record, not bytes left after it") {
+  auto pkt = makeQuery({.name = "svc.example.org.", .edns = 1232});
+  dns::QueryView v;
+  auto reply = bigReply(pkt, v, 2);
+  const size_t end = reply.size();
+  reply.insert(reply.end(), {0, 0, 0, 0, 0, 0, 0, 0, 0x26});
+  dns::finalizeReply(reply, v, dns::Proto::Udp);
+  CHECK(reply.size() == end + 11);
+  CHECK(dns::hasOpt(reply));
+  auto r = decode(reply);
+  REQUIRE(r.ok);
+  CHECK(r.answer.size() == 2);
+  CHECK(r.hasOpt);
+  CHECK(r.optUdpSize == 1232);
+
+  SUBCASE("a reply whose records do not walk gets no OPT appended") {
+    auto broken = bigReply(pkt, v, 2);
+    broken.resize(broken.size() - 2);  // the last RDATA cut short
+    const auto before = broken;
+    dns::finalizeReply(broken, v, dns::Proto::Udp);
+    CHECK(broken == before);
+  }
+}
+
 TEST_CASE("compression alone can make a reply fit 512 bytes") {
   // 25 records x (18-byte owner + 14) = 800 bytes uncompressed, 25 x 16 = 400 compressed.
   auto pkt = makeQuery({.name = "service.example.org."});

@@ -173,6 +173,30 @@ TEST_CASE("objects: errors name file:line:col and why") {
           "objects.yaml:4:1: invalid YAML: end of sequence flow not found");
     CHECK(loadError("a: b\n c: d\n") == "objects.yaml:2:3: invalid YAML: illegal map value");
   }
+  // Found while writing fuzz/k8s_objects (fuzz/regressions/k8s_objects/): every alias copied
+  // its anchor, so a few nested ones ("billion laughs") asked for gigabytes from 500 bytes.
+  SUBCASE("YAML: aliases cannot expand an object without bound") {
+    std::string text = "kind: Service\nmetadata: {name: a, namespace: n}\nx:\n"
+                       "  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+    for (int i = 1; i < 8; ++i) {
+      text += "  a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+      for (int k = 0; k < 10; ++k) text += (k ? ", *a" : "*a") + std::to_string(i - 1);
+      text += "]\n";
+    }
+    CHECK(loadError(text) ==
+          "objects.yaml:8:47: aliases expand this object to more than 100000 nodes");
+    // Ordinary use stays well inside the bound.
+    CHECK(loadError("kind: Service\nmetadata: {name: a, namespace: n}\nspec:\n"
+                    "  ports:\n  - &p {name: dns, port: 53}\n  - *p\n  - *p\n") == "");
+  }
+  // Found by fuzz/k8s_objects (fuzz/regressions/k8s_objects/): yaml-cpp returns an empty
+  // document for ever without reading on, and the load never ended.
+  SUBCASE("YAML: a stray ',' at the top level ends the load instead of hanging it") {
+    CHECK(loadError(", \"d") ==
+          "objects.yaml:1:1: invalid YAML: unexpected ',' where a document should start");
+    CHECK(loadError("kind: Namespace\nmetadata: {name: a}\n---\n,\n") ==
+          "objects.yaml:4:1: invalid YAML: unexpected ',' where a document should start");
+  }
   SUBCASE("JSON syntax: line and column from the offset") {
     CHECK(loadError("{\n  \"kind\": \"Service\",\n  \"metadata\": {\"name\": x}\n}\n", "s.json") ==
           "s.json:3:24: invalid JSON: syntax error at 'x'");

@@ -26,6 +26,7 @@ void TreeBuilder::beginDocument() {
   stack_.clear();
   anchors_.clear();
   lastAdded_ = kNone;
+  aliasNodes_ = 0;
 }
 
 void TreeBuilder::endDocument() {
@@ -99,6 +100,7 @@ void TreeBuilder::end() {
   doc_.nodes_.resize(f.node);
   std::erase_if(anchors_, [&](const auto& a) { return a.second >= f.node; });
   lastAdded_ = kNone;
+  aliasNodes_ = 0;
 }
 
 void TreeBuilder::anchor(uint32_t id) {
@@ -112,11 +114,15 @@ void TreeBuilder::alias(Where where, uint32_t id) {
   for (const Frame& f : stack_)
     if (f.node == it->second) throw ObjectError{where, "alias refers to an enclosing node"};
   const uint32_t from = it->second;
-  const uint32_t root = copy(from);
+  const uint32_t root = copy(from, where);
   doc_.nodes_[root].where = where;
 }
 
-uint32_t TreeBuilder::copy(uint32_t from) {
+uint32_t TreeBuilder::copy(uint32_t from, Where alias) {
+  if (++aliasNodes_ > kMaxAliasNodes) {
+    throw ObjectError{alias, "aliases expand this object to more than " +
+                                 std::to_string(kMaxAliasNodes) + " nodes"};
+  }
   const Node::Type type = doc_.nodes_[from].type;
   const uint32_t idx = add(type, doc_.nodes_[from].where);
   if (type == Node::Type::Scalar) {
@@ -124,7 +130,8 @@ uint32_t TreeBuilder::copy(uint32_t from) {
     doc_.nodes_[idx].text = std::move(text);
   } else if (type != Node::Type::Null) {
     stack_.push_back(Frame{idx});
-    for (uint32_t c = doc_.nodes_[from].first; c != kNone; c = doc_.nodes_[c].next) copy(c);
+    for (uint32_t c = doc_.nodes_[from].first; c != kNone; c = doc_.nodes_[c].next)
+      copy(c, alias);
     stack_.pop_back();
   }
   return idx;

@@ -73,7 +73,10 @@ class TreeBuilder {
   void beginMap(Where where) { begin(Node::Type::Map, where); }
   void beginSeq(Where where) { begin(Node::Type::Seq, where); }
   void end();
-  // YAML anchors and aliases: an alias copies the anchored subtree (within one object).
+  // YAML anchors and aliases: an alias copies the anchored subtree (within one object), at
+  // most kMaxAliasNodes nodes per object in all, so a few nested aliases ("billion laughs")
+  // cannot take all memory.
+  static constexpr uint32_t kMaxAliasNodes = 100000;
   void anchor(uint32_t id);  // names the node added last
   void alias(Where where, uint32_t id);
 
@@ -103,13 +106,14 @@ class TreeBuilder {
 
   uint32_t add(Node::Type type, Where where);
   void begin(Node::Type type, Where where);
-  uint32_t copy(uint32_t from);
+  uint32_t copy(uint32_t from, Where alias);
 
   ObjectSink& sink_;
   Doc doc_;
   std::vector<Frame> stack_;
   std::unordered_map<uint32_t, uint32_t> anchors_;  // yaml-cpp anchor id -> node
   uint32_t lastAdded_ = kNone;
+  uint32_t aliasNodes_ = 0;  // nodes copied by aliases in the current object
 };
 
 }  // namespace moat::plugins::kubernetes::objects

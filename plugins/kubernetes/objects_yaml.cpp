@@ -21,7 +21,15 @@ class Events : public YAML::EventHandler {
  public:
   explicit Events(TreeBuilder& tree) : tree_(tree) {}
 
-  void OnDocumentStart(const YAML::Mark&) override { tree_.beginDocument(); }
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    // yaml-cpp 0.7 reports an empty document, without reading anything, for ever on a stray
+    // flow ',' at the top level: a document cannot start where the last one did.
+    if (started_ && mark.pos == lastStart_)
+      throw ObjectError{at(mark), "invalid YAML: unexpected ',' where a document should start"};
+    started_ = true;
+    lastStart_ = mark.pos;
+    tree_.beginDocument();
+  }
   void OnDocumentEnd() override { tree_.endDocument(); }
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     tree_.null(at(mark));
@@ -53,6 +61,8 @@ class Events : public YAML::EventHandler {
     if (anchor != YAML::NullAnchor) tree_.anchor(static_cast<uint32_t>(anchor));
   }
   TreeBuilder& tree_;
+  bool started_ = false;
+  int lastStart_ = 0;  // where the last document started (YAML::Mark::pos)
 };
 
 }  // namespace

@@ -86,23 +86,30 @@ struct Pointer {
 };
 
 // Deliberately without initialisers: it lives on the stack of every reply, and only what
-// scan() writes is read.
+// scan() writes is read (labelStarts: the words covering the message, cleared by scan()).
 struct Layout {
   std::array<Record, kMaxRecords> records;
   std::array<uint16_t, kSections> first;
   std::array<uint16_t, kSections> count;
   std::array<Pointer, kMaxPointers> pointers;
   size_t pointerCount;
+  std::array<uint64_t, (dns::kMaxMessage + 63) / 64> labelStarts;  // one bit per offset
+
+  void markLabel(size_t off) { labelStarts[off / 64] |= uint64_t{1} << (off % 64); }
+  bool isLabel(size_t off) const { return labelStarts[off / 64] >> (off % 64) & 1; }
 };
 
-// Validates the name at `off` (it must end before `limit`) and notes its pointer, if it ends
-// in one. Returns the offset past the name as stored, 0 when malformed.
+// Validates the name at `off` (it must end before `limit`), notes where its labels start and
+// its pointer, if it ends in one. Returns the offset past the name as stored, 0 when malformed.
 size_t readName(std::span<const uint8_t> msg, size_t limit, size_t off, uint16_t record,
                 Layout& l) {
   size_t end = dns::skipName(msg.first(limit), off);
   if (end == 0) return 0;
   for (size_t p = off; p < end; p += msg[p] + 1u) {
-    if ((msg[p] & 0xC0) != 0xC0) continue;
+    if ((msg[p] & 0xC0) != 0xC0) {
+      l.markLabel(p);
+      continue;
+    }
     size_t target = (msg[p] & 0x3Fu) << 8 | msg[p + 1];
     if (target >= msg.size() || l.pointerCount == kMaxPointers) return 0;
     l.pointers[l.pointerCount++] = {static_cast<uint16_t>(p), static_cast<uint16_t>(target),
@@ -165,6 +172,7 @@ bool scan(std::span<const uint8_t> msg, Layout& l) {
   dns::Header h = dns::Header::read(msg.data());
   if (h.qdcount > kMaxQuestions) return false;
   l.pointerCount = 0;
+  std::fill_n(l.labelStarts.begin(), (msg.size() + 63) / 64, 0);
   size_t off = dns::kHeaderSize;
   for (unsigned i = 0; i < h.qdcount; ++i) {
     off = readName(msg, msg.size(), off, kNoRecord, l);
@@ -189,6 +197,12 @@ bool scan(std::span<const uint8_t> msg, Layout& l) {
                           static_cast<uint16_t>(end), type};
       off = end;
     }
+  }
+  // Compressors point at the labels of names written before. A pointer anywhere else (into
+  // fixed fields or opaque RDATA) names bytes that may run on into the next record, which
+  // moving records would change: such replies are left alone.
+  for (size_t i = 0; i < l.pointerCount; ++i) {
+    if (!l.isLabel(l.pointers[i].target)) return false;
   }
   return true;
 }

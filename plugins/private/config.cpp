@@ -113,7 +113,7 @@ conf::Result<PrivateZonesPtr> buildPrivateZones(std::span<const StanzaInput> sta
     }
     for (auto& [z, token] : zones) {
       auto dup = std::find_if(declared.begin(), declared.end(),
-                              [&](const PrivateZone& p) { return p.name == z; });
+                              [&name = z](const PrivateZone& p) { return p.name == name; });
       if (dup != declared.end()) {
         return conf::errorAt(*token, kPlugin, "zone " + z + " is already private (at " +
                                                   dup->pos.str() + ")");

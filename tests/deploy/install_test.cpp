@@ -155,8 +155,17 @@ TEST_CASE("the runtime stage installs exactly the Debian packages the installed 
   // sanitizer runtimes a MOAT_SANITIZE build links (never a Release image).
   const std::set<std::string> base = {"libc6", "libgcc-s1", "libstdc++6"};
   auto paths = resolvedLibraries(tree.binary);
+  const auto sonames = neededLibraries(tree.binary);
+  // A MOAT_SANITIZE build links differently (the sanitizer runtimes, and libraries that a
+  // Release link only needs indirectly): its list says nothing about the Release image.
+  for (const auto& soname : sonames) {
+    if (startsWith(soname, "libasan") || startsWith(soname, "libubsan")) {
+      MESSAGE("sanitizer build: the package list is checked in Release builds only");
+      return;
+    }
+  }
   std::set<std::string> needed;
-  for (const auto& soname : neededLibraries(tree.binary)) {
+  for (const auto& soname : sonames) {
     REQUIRE_MESSAGE(paths.count(soname), "ldd does not resolve " << soname);
     std::string pkg = owningPackage(paths[soname]);
     if (base.count(pkg) || startsWith(pkg, "libasan") || startsWith(pkg, "libubsan")) continue;

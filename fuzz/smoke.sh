@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (clang-14, MOAT_FUZZ=ON) and runs each one: first on the inputs in
+# fuzz/regressions/<target>/ (each must now pass), then for FUZZ_SECONDS (default 20) from its seed
+# corpus in fuzz/corpus/<target>/. Any crash, sanitizer report, leak, timeout, out-of-memory or
+# broken invariant fails the run; the input that did it is kept in FUZZ_ARTIFACTS.
+#
+#   fuzz/smoke.sh                      # the CI smoke run: 20 s per target
+#   FUZZ_SECONDS=600 fuzz/smoke.sh     # ten minutes per target (fuzz/README.md)
+#   fuzz/smoke.sh hosts corefile       # only these targets
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build=${FUZZ_BUILD_DIR:-build-fuzz}
+seconds=${FUZZ_SECONDS:-20}
+artifacts=${FUZZ_ARTIFACTS:-$build/fuzz/artifacts}
+jobs=${FUZZ_BUILD_JOBS:-2}
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(wire_query wire_reply corefile hosts k8s_objects log_format)
+
+CC=${CC:-clang-14} CXX=${CXX:-clang++-14} \
+  cmake -S . -B "$build" -DMOAT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" --target moat_fuzz -j"$jobs"
+
+mkdir -p "$artifacts"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failed=()
+for t in "${targets[@]}"; do
+  bin="$build/fuzz/${t}_fuzz"
+  log="$work/$t.log"
+  flags=(-timeout=25 -rss_limit_mb=2048 -artifact_prefix="$artifacts/$t-")
+  if compgen -G "fuzz/regressions/$t/*" >/dev/null; then
+    if ! "$bin" "${flags[@]}" fuzz/regressions/"$t"/* >"$log" 2>&1; then
+      echo "fuzz: $t: a regression input fails again" >&2
+      tail -n 40 "$log" >&2
+      failed+=("$t")
+      continue
+    fi
+  fi
+  mkdir -p "$work/$t"
+  if "$bin" "${flags[@]}" -max_total_time="$seconds" -print_final_stats=1 \
+      "$work/$t" "fuzz/corpus/$t" >"$log" 2>&1; then
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    echo "fuzz: $t: ${seconds}s, $runs executions, no finding"
+  else
+    echo "fuzz: $t: FAILED (input kept under $artifacts/)" >&2
+    grep -E "ERROR|invariant|SUMMARY|Test unit written" "$log" >&2 || tail -n 40 "$log" >&2
+    failed+=("$t")
+  fi
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fuzz: failed: ${failed[*]}" >&2
+  exit 1
+fi
