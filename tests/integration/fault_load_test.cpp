@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "dns/query.hpp"
 #include "dns/server/worker.hpp"
@@ -245,6 +246,9 @@ TEST_CASE("fault: memory stays bounded under a flood of distinct names (in-fligh
   // Answers resume once the held queries time out.
   CHECK(eventually([&] { return controlAnswers(s.port()); }, 4s));
   upstream.setMode(FakeUpstream::Mode::Answer);
+  // The flood came from one socket, so one worker holds its slots: each until its two 1 s
+  // attempts are over. Until then that worker answers REFUSED, whatever other workers do.
+  std::this_thread::sleep_for(2500ms);
   CHECK(eventually([&] { return decode(exchangeUdp(s.port(), makeQuery({.name = "after.example."}))).answer.size() == 1; }, 3s));
 
   // 50 000 names answered: the cache fills to its cap and stops there.
