@@ -51,7 +51,7 @@ TEST_CASE("a stdout nobody reads blocks neither logger's callers, and flush() gi
     while (std::chrono::steady_clock::now() < until) {
       const ssize_t n = ::read(pipeFds[0], buf, sizeof buf);
       if (n > 0) {
-        if (head.empty()) head.assign(buf, static_cast<size_t>(std::min<ssize_t>(n, 200)));
+        if (head.size() < 4096) head.append(buf, static_cast<size_t>(n));
         drained += static_cast<size_t>(n);
       } else {
         std::this_thread::sleep_for(5ms);
@@ -69,8 +69,12 @@ TEST_CASE("a stdout nobody reads blocks neither logger's callers, and flush() gi
   if (!returned) writer.wait();
   CHECK(drained > 64 * 1024);
   // The level prefix is added to the default logger's lines; the query log's are verbatim.
-  CHECK(head.starts_with("[ERROR] plugin/errors: 2 name-0.example. A: upstream unreachable"));
-  CHECK(head.find("\n[INFO] 127.0.0.1:5353 - 0 ") != std::string::npos);
+  // Which line comes first depends on how many the full queue dropped (oldest first), so
+  // only the shape of the lines is checked, not their numbers.
+  CHECK(head.find("\n[ERROR] plugin/errors: 2 name-") != std::string::npos);
+  CHECK(head.find("\n[INFO] 127.0.0.1:5353 - ") != std::string::npos);
+  CHECK(head.find("[ERROR] [ERROR]") == std::string::npos);
+  CHECK(head.find("[INFO] [INFO]") == std::string::npos);
 }
 
 }  // namespace
