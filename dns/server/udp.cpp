@@ -92,6 +92,7 @@ void UdpListener::onReadable() {
     int count = got > 0 ? got : 0;
     auto now = std::chrono::steady_clock::now();
     for (int i = count; i < static_cast<int>(n); ++i) worker_.pool().give(slots_[i]);
+    batching_ = true;
     for (int i = 0; i < count; ++i) {
       Query& q = *slots_[i];
       q.requestLen = static_cast<uint16_t>(msgs_[i].msg_len);
@@ -107,6 +108,8 @@ void UdpListener::onReadable() {
       q.listener = listenerId_;
       worker_.accept(q, dispatcher_, (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0);
     }
+    batching_ = false;
+    flushReplies();
     if (count < static_cast<int>(n)) return;
   }
 }
@@ -133,12 +136,37 @@ void UdpListener::refuseWithoutQuery() {
 
 void UdpListener::sendReply(Query& q) {
   if (!q.finalized) finalizeReply(q.reply, q.view, Proto::Udp);
-  ssize_t sent = wildcard_ && q.local.len != 0
-                     ? sendFromDestination(q)
-                     : ::sendto(socket_.native_handle(), q.reply.data(), q.reply.size(), MSG_DONTWAIT,
-                                reinterpret_cast<const sockaddr*>(&q.client.addr), q.client.len);
-  if (sent < 0) bump(worker_.stats().sendFailed);
+  // Answered while its batch is being read: it leaves with the batch's replies in one sendmmsg.
+  if (batching_ && pendingSends_ < kBatch) {
+    outbox_[pendingSends_++] = &q;
+    return;
+  }
+  msghdr msg{};
+  iovec iov;
+  alignas(cmsghdr) std::array<uint8_t, kControlSize> control;
+  describeReply(q, msg, iov, control.data());
+  if (::sendmsg(socket_.native_handle(), &msg, MSG_DONTWAIT) < 0) bump(worker_.stats().sendFailed);
   worker_.pool().give(&q);
+}
+
+void UdpListener::flushReplies() {
+  const unsigned n = pendingSends_;
+  pendingSends_ = 0;
+  for (unsigned i = 0; i < n; ++i) {
+    sendMsgs_[i].msg_len = 0;
+    describeReply(*outbox_[i], sendMsgs_[i].msg_hdr, sendIovs_[i], sendControl_[i].data());
+  }
+  // sendmmsg stops at the first datagram the kernel refuses: count it and go on after it.
+  for (unsigned i = 0; i < n;) {
+    int sent = ::sendmmsg(socket_.native_handle(), &sendMsgs_[i], n - i, MSG_DONTWAIT);
+    if (sent <= 0) {
+      bump(worker_.stats().sendFailed);
+      ++i;
+    } else {
+      i += static_cast<unsigned>(sent);
+    }
+  }
+  for (unsigned i = 0; i < n; ++i) worker_.pool().give(outbox_[i]);
 }
 
 void UdpListener::dropQuery(Query& q) { worker_.pool().give(&q); }
@@ -169,15 +197,18 @@ void UdpListener::readDestination(const msghdr& msg, Query& q) const {
   }
 }
 
-ssize_t UdpListener::sendFromDestination(const Query& q) {
-  iovec iov{const_cast<uint8_t*>(q.reply.data()), q.reply.size()};
-  alignas(cmsghdr) std::array<uint8_t, kControlSize> control{};
-  msghdr msg{};
+// Fills `msg` to send q's reply to its client; a wildcard socket also names the source address
+// (the one the client asked) in `control`, which needs kControlSize bytes.
+void UdpListener::describeReply(const Query& q, msghdr& msg, iovec& iov, uint8_t* control) const {
+  iov = {const_cast<uint8_t*>(q.reply.data()), q.reply.size()};
+  msg = {};
   msg.msg_name = const_cast<sockaddr_storage*>(&q.client.addr);
   msg.msg_namelen = q.client.len;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = control.data();
+  if (!wildcard_ || q.local.len == 0) return;
+  std::memset(control, 0, kControlSize);
+  msg.msg_control = control;
   if (q.local.family() == AF_INET) {
     msg.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
     cmsghdr* c = CMSG_FIRSTHDR(&msg);
@@ -198,7 +229,6 @@ ssize_t UdpListener::sendFromDestination(const Query& q) {
     info.ipi6_ifindex = reinterpret_cast<const sockaddr_in6&>(q.local.addr).sin6_scope_id;
     std::memcpy(CMSG_DATA(c), &info, sizeof info);
   }
-  return ::sendmsg(socket_.native_handle(), &msg, MSG_DONTWAIT);
 }
 
 }  // namespace moat::dns::server

@@ -1,6 +1,7 @@
 // A worker's UDP socket for one listener (SO_REUSEPORT: every worker binds the same address and
 // the kernel spreads datagrams). Datagrams are read in batches with recvmmsg straight into
-// pooled Query buffers; replies go out with a non-blocking send. A socket bound to every
+// pooled Query buffers; replies answered while their batch is read leave together with
+// sendmmsg, later ones (forwarded) with a non-blocking sendmsg. A socket bound to every
 // address learns each datagram's destination (IP_PKTINFO / IPV6_PKTINFO) and answers from it,
 // so a multi-homed host never replies from an address the client did not ask.
 #pragma once
@@ -34,7 +35,8 @@ class UdpListener final : public ReplySink {
   void onReadable();
   void refuseWithoutQuery();
   void readDestination(const msghdr& msg, Query& q) const;
-  ssize_t sendFromDestination(const Query& q);
+  void flushReplies();
+  void describeReply(const Query& q, msghdr& msg, iovec& iov, uint8_t* control) const;
 
   Worker& worker_;
   Dispatcher& dispatcher_;
@@ -44,7 +46,13 @@ class UdpListener final : public ReplySink {
   std::array<iovec, kBatch> iovs_{};
   std::array<Query*, kBatch> slots_{};
   static constexpr size_t kControlSize = 128;  // IPv4 on a dual-stack socket reports both pktinfos
-  std::array<std::array<uint8_t, kControlSize>, kBatch> control_{};
+  alignas(cmsghdr) std::array<std::array<uint8_t, kControlSize>, kBatch> control_{};
+  std::array<mmsghdr, kBatch> sendMsgs_{};
+  std::array<iovec, kBatch> sendIovs_{};
+  alignas(cmsghdr) std::array<std::array<uint8_t, kControlSize>, kBatch> sendControl_{};
+  std::array<Query*, kBatch> outbox_{};
+  unsigned pendingSends_ = 0;
+  bool batching_ = false;
   bool wildcard_ = false;
   Endpoint bound_;
 };

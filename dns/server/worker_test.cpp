@@ -14,6 +14,9 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/post.hpp>
+
+#include "dns/message.hpp"
 #include "dns/server/tcp.hpp"
 #include "dns/server/udp.hpp"
 #include "dns/server/worker.hpp"
@@ -179,6 +182,70 @@ TEST_CASE("udp: a datagram longer than the query buffer gets FORMERR, not an ans
   CHECK(r.rcode == 1);
   CHECK(live.dispatcher.count == 0);
   CHECK(live.worker.stats().malformedFormErr.load() == 1);
+}
+
+// Answers queries with an even ID at once (REFUSED) and holds odd ones for a later turn of the
+// worker's loop, as a forwarder does: both kinds must reach the client from a burst.
+class HalfLaterDispatcher final : public Dispatcher {
+ public:
+  explicit HalfLaterDispatcher(Worker& w) : worker_(w) {}
+  void dispatch(Query& q) override {
+    writeErrorReply(q.reply, q.requestBytes(), &q.view, RCode::Refused);
+    if (q.view.header.id % 2 == 0) {
+      q.sink->sendReply(q);
+      return;
+    }
+    boost::asio::post(worker_.io(), [&q] { q.sink->sendReply(q); });
+  }
+
+ private:
+  Worker& worker_;
+};
+
+TEST_CASE("udp: a burst read in batches gets every reply, from the address each query was sent to") {
+  Worker worker{0, 256};
+  HalfLaterDispatcher dispatcher{worker};
+  UdpListener udp{worker, dispatcher, 0};
+  const uint16_t port = testing::freePort();
+  std::string error;
+  // Bound to every address, so each reply names its source (IP_PKTINFO) in the batched send.
+  REQUIRE(udp.bind({boost::asio::ip::make_address("0.0.0.0"), port}, error));
+  udp.start();
+
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in to = loopback(port);
+  to.sin_addr.s_addr = htonl(0x7f000002);  // 127.0.0.2: answered from 127.0.0.1 it would be wrong
+  constexpr int kQueries = 100;            // three batches and a bit
+  for (int id = 0; id < kQueries; ++id) {
+    auto packet = query(static_cast<uint16_t>(id));
+    REQUIRE(::sendto(fd, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
+            static_cast<ssize_t>(packet.size()));
+  }
+  worker.startThread();  // after the burst: it is waiting in the socket, read in full batches
+
+  std::vector<bool> seen(kQueries, false);
+  int replies = 0;
+  for (; replies < kQueries; ++replies) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 2000) != 1) break;
+    uint8_t buf[512];
+    sockaddr_in from{};
+    socklen_t fromLen = sizeof from;
+    ssize_t n = ::recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fromLen);
+    REQUIRE(n > 0);
+    CHECK(from.sin_addr.s_addr == htonl(0x7f000002));
+    auto r = testing::decode(buf, static_cast<size_t>(n));
+    REQUIRE(r.ok);
+    CHECK(r.rcode == 5);
+    REQUIRE(r.id < kQueries);
+    CHECK_FALSE(seen[r.id]);
+    seen[r.id] = true;
+  }
+  ::close(fd);
+  worker.stop();
+  worker.join();
+  CHECK(replies == kQueries);
+  CHECK(worker.stats().sendFailed.load() == 0);
 }
 
 TEST_CASE("tcp: a length prefix promising more than the client sends before closing is counted") {
