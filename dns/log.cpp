@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
 #include <spdlog/async_logger.h>
 #include <spdlog/details/thread_pool.h>
 #include <spdlog/pattern_formatter.h>
@@ -201,6 +202,51 @@ void appendNumber(fmt::memory_buffer& out, std::string_view prefix, unsigned n) 
 }
 
 }  // namespace
+
+namespace {
+
+// A worker's gathered query-log lines: joined by '\n', without the last one (the sink ends
+// every message with one).
+struct GatheredLines {
+  boost::asio::io_context* loop = nullptr;
+  spdlog::logger* out = nullptr;
+  fmt::memory_buffer text;
+  bool handOverPosted = false;
+};
+thread_local GatheredLines gathered;
+
+void handOver() {
+  gathered.handOverPosted = false;
+  if (gathered.text.size() == 0) return;
+  gathered.out->log(spdlog::level::info, spdlog::string_view_t(gathered.text.data(), gathered.text.size()));
+  gathered.text.clear();
+}
+
+}  // namespace
+
+void collectLinesOn(boost::asio::io_context& loop) { gathered.loop = &loop; }
+
+void flushLines() { handOver(); }
+
+void logQueryLine(spdlog::logger& out, std::string_view line) {
+  if (gathered.loop == nullptr) {
+    out.log(spdlog::level::info, spdlog::string_view_t(line.data(), line.size()));
+    return;
+  }
+  if (gathered.out != &out) {
+    handOver();
+    gathered.out = &out;
+  }
+  if (gathered.text.size() != 0) gathered.text.push_back('\n');
+  gathered.text.append(line.data(), line.data() + line.size());
+  if (gathered.text.size() >= kLineBatchBytes) {
+    handOver();
+  } else if (!gathered.handOverPosted) {
+    // Runs after the handler now running (a receive batch) returns: same thread, no wake-up.
+    gathered.handOverPosted = true;
+    boost::asio::post(*gathered.loop, handOver);
+  }
+}
 
 void setup(bool quiet) {
   quietFlag.store(quiet, std::memory_order_relaxed);

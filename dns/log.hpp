@@ -13,6 +13,7 @@
 #include <memory>
 #include <string_view>
 
+#include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
 
 namespace moat::logging {
@@ -28,6 +29,18 @@ bool quiet();
 // The query log. Messages are written verbatim, one per line: the caller formats the prefix.
 // Usable without setup() (tests), in which case it is created on first use.
 spdlog::logger& queryLog();
+
+// One query-log line from the calling thread. On a thread that called collectLinesOn (a
+// worker), lines gather in a per-thread buffer and reach `out` as one message once the
+// handler that wrote them returns (or the buffer reaches kLineBatchBytes): the worker touches
+// the log thread's queue once per batch of queries, not once per line. Elsewhere the line goes
+// to `out` at once.
+void logQueryLine(spdlog::logger& out, std::string_view line);
+// Makes this thread gather its query-log lines and hand them over from `loop`, which this
+// thread runs. flushLines() hands over what is gathered now (a worker calls it as it stops).
+void collectLinesOn(boost::asio::io_context& loop);
+void flushLines();
+constexpr size_t kLineBatchBytes = 16 * 1024;
 
 // Writes out what both loggers hold. Waits (bounded) for the query log's queue to drain, so
 // call it at shutdown and in tests, not on the data path.

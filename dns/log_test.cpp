@@ -5,13 +5,17 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <doctest/doctest.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <future>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace moat::logging {
 namespace {
@@ -75,6 +79,67 @@ TEST_CASE("a stdout nobody reads blocks neither logger's callers, and flush() gi
   CHECK(head.find("\n[INFO] 127.0.0.1:5353 - ") != std::string::npos);
   CHECK(head.find("[ERROR] [ERROR]") == std::string::npos);
   CHECK(head.find("[INFO] [INFO]") == std::string::npos);
+}
+
+// Keeps every message it is given, as one string each.
+class MessageSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  std::vector<std::string> messages;
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    messages.emplace_back(msg.payload.data(), msg.payload.size());
+  }
+  void flush_() override {}
+};
+
+TEST_CASE("a worker's query-log lines reach the logger as one message once its handler returns") {
+  auto sink = std::make_shared<MessageSink>();
+  spdlog::logger out("gathered-test", sink);
+  // On a thread of its own: collectLinesOn marks the calling thread for good.
+  std::thread([&] {
+    boost::asio::io_context loop(1);
+    collectLinesOn(loop);
+    size_t seenInside = 99;
+    boost::asio::post(loop, [&] {
+      logQueryLine(out, "first");
+      logQueryLine(out, "second");
+      logQueryLine(out, "third");
+      seenInside = sink->messages.size();
+    });
+    loop.run();
+    CHECK(seenInside == 0);
+    REQUIRE(sink->messages.size() == 1);
+    CHECK(sink->messages[0] == "first\nsecond\nthird");
+
+    // A handler that logs more than a batch's worth hands over before it returns.
+    sink->messages.clear();
+    const std::string line(1000, 'x');
+    loop.restart();
+    boost::asio::post(loop, [&] {
+      for (size_t i = 0; i < kLineBatchBytes / line.size() + 1; ++i) logQueryLine(out, line);
+      seenInside = sink->messages.size();
+      logQueryLine(out, "tail");
+    });
+    loop.run();
+    CHECK(seenInside == 1);
+    REQUIRE(sink->messages.size() == 2);
+    CHECK(sink->messages[1] == "tail");
+
+    // What is gathered when the loop stops is handed over by flushLines().
+    sink->messages.clear();
+    logQueryLine(out, "last words");
+    CHECK(sink->messages.empty());
+    flushLines();
+    REQUIRE(sink->messages.size() == 1);
+    CHECK(sink->messages[0] == "last words");
+  }).join();
+
+  // Any other thread logs each line at once.
+  sink->messages.clear();
+  logQueryLine(out, "direct");
+  REQUIRE(sink->messages.size() == 1);
+  CHECK(sink->messages[0] == "direct");
 }
 
 }  // namespace

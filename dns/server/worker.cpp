@@ -2,6 +2,7 @@
 
 #include <sched.h>
 
+#include "dns/log.hpp"
 #include "dns/message.hpp"
 
 namespace moat::dns::server {
@@ -74,7 +75,11 @@ void Worker::accept(Query& q, Dispatcher& dispatcher, bool cut) {
 }
 
 void Worker::startThread() {
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] {
+    logging::collectLinesOn(io_);
+    io_.run();
+    logging::flushLines();  // what the last turns of the loop logged
+  });
 }
 
 void Worker::stop() {

@@ -44,7 +44,7 @@ bool LogHandler::render(const dns::Query& q, std::chrono::steady_clock::time_poi
 void LogHandler::onReply(dns::Query& q) {
   fmt::memory_buffer line;  // 500 bytes inline: a typical line never touches the heap
   if (!render(q, std::chrono::steady_clock::now(), line)) return;
-  out_.log(spdlog::level::info, spdlog::string_view_t(line.data(), line.size()));
+  logging::logQueryLine(out_, std::string_view(line.data(), line.size()));
 }
 
 conf::Result<HandlerPtr> setupLog(const SetupContext& ctx) {
