@@ -1,5 +1,8 @@
 #include "plugins/hosts/index.hpp"
 
+#include <algorithm>
+#include <tuple>
+
 namespace moat::plugins::hosts {
 
 namespace {
@@ -15,59 +18,73 @@ constexpr size_t widthOf(Family family) { return family == Family::V4 ? 4 : 16; 
 std::shared_ptr<const Index> Index::build(std::span<const HostsEntry> file,
                                           std::span<const HostsEntry> inlined, bool reverse) {
   auto index = std::make_shared<Index>();
-  // Gather per name first, then lay every list out contiguously so a Range can describe it.
-  struct Gathered {
-    std::vector<uint8_t> data[2][2][2];
+  // Entries are sorted (stably: file order is answer order) by owner, then slot, and each run
+  // is laid out contiguously so a Range describes it. Sorting pointers instead of gathering
+  // per-name lists keeps a million-entry file to two allocations per name: the map keys.
+  struct Item {
+    std::string_view owner;
+    const HostsEntry* entry;
+    uint8_t kind, origin, fam;
   };
-  Map<Gathered> gathered;
-  Map<std::vector<const dns::WireName*>> ptrs;
-
-  auto gather = [&](std::span<const HostsEntry> entries, Origin origin) {
+  std::vector<Item> items;
+  items.reserve(file.size() + inlined.size());
+  size_t ptrCount = 0;
+  auto add = [&](std::span<const HostsEntry> entries, Origin origin) {
     for (const HostsEntry& e : entries) {
       std::span<const uint8_t> owner = e.name;
       if (e.wildcard) owner = owner.subspan(2);  // file `*.x` under `x`
-      auto& list =
-          gathered[std::string(keyOf(owner))]
-              .data[e.wildcard ? 1 : 0][static_cast<int>(origin)][e.address.isV4() ? 0 : 1];
-      list.insert(list.end(), e.address.view().begin(), e.address.view().end());
-      ++index->entries_;
+      items.push_back({keyOf(owner), &e, static_cast<uint8_t>(e.wildcard ? 1 : 0),
+                       static_cast<uint8_t>(origin), static_cast<uint8_t>(e.address.isV4() ? 0 : 1)});
       // A wildcard is a pattern, not a host: no address can point back at it.
-      if (reverse && !e.wildcard) {
-        ptrs[std::string(e.address.key())].push_back(&e.name);
-        ++index->entries_;
-      }
+      if (reverse && !e.wildcard) ++ptrCount;
     }
   };
-  gather(file, Origin::File);
-  gather(inlined, Origin::Inline);
+  add(file, Origin::File);
+  add(inlined, Origin::Inline);
+  index->entries_ = items.size() + ptrCount;
 
-  index->nodes_.reserve(gathered.size());
-  for (auto& [name, g] : gathered) {
+  std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+    if (a.owner != b.owner) return a.owner < b.owner;
+    return std::tie(a.kind, a.origin, a.fam) < std::tie(b.kind, b.origin, b.fam);
+  });
+  for (size_t i = 0; i < items.size();) {
     Node node{};
-    for (int kind = 0; kind < 2; ++kind) {
-      for (int origin = 0; origin < 2; ++origin) {
-        for (int fam = 0; fam < 2; ++fam) {
-          const auto& bytes = g.data[kind][origin][fam];
-          auto& pool = fam == 0 ? index->v4_ : index->v6_;
-          size_t width = fam == 0 ? 4 : 16;
-          node.ranges[kind][origin][fam] = {static_cast<uint32_t>(pool.size() / width),
-                                            static_cast<uint32_t>(bytes.size() / width)};
-          pool.insert(pool.end(), bytes.begin(), bytes.end());
-        }
-      }
+    const std::string_view owner = items[i].owner;
+    for (; i < items.size() && items[i].owner == owner; ++i) {
+      const Item& it = items[i];
+      auto& pool = it.fam == 0 ? index->v4_ : index->v6_;
+      Range& range = node.ranges[it.kind][it.origin][it.fam];
+      if (range.count == 0) range.offset = static_cast<uint32_t>(pool.size() / (it.fam == 0 ? 4 : 16));
+      ++range.count;
+      auto bytes = it.entry->address.view();
+      pool.insert(pool.end(), bytes.begin(), bytes.end());
     }
-    index->nodes_.emplace(name, node);
+    index->nodes_.emplace(std::string(owner), node);
   }
+  std::vector<Item>().swap(items);
+  if (!reverse) return index;
 
-  index->reverse_.reserve(ptrs.size());
-  for (auto& [address, names] : ptrs) {
-    Range range{static_cast<uint32_t>(index->targets_.size()), static_cast<uint32_t>(names.size())};
-    for (const dns::WireName* name : names) {
-      index->targets_.push_back(
-          {static_cast<uint32_t>(index->names_.size()), static_cast<uint32_t>(name->size())});
-      index->names_.insert(index->names_.end(), name->begin(), name->end());
+  std::vector<const HostsEntry*> hosts;
+  hosts.reserve(ptrCount);
+  for (auto entries : {file, inlined}) {
+    for (const HostsEntry& e : entries) {
+      if (!e.wildcard) hosts.push_back(&e);
     }
-    index->reverse_.emplace(address, range);
+  }
+  std::stable_sort(hosts.begin(), hosts.end(), [](const HostsEntry* a, const HostsEntry* b) {
+    return a->address.key() < b->address.key();
+  });
+  index->targets_.reserve(hosts.size());
+  for (size_t i = 0; i < hosts.size();) {
+    const std::string_view address = hosts[i]->address.key();
+    Range range{static_cast<uint32_t>(index->targets_.size()), 0};
+    for (; i < hosts.size() && hosts[i]->address.key() == address; ++i) {
+      const dns::WireName& name = hosts[i]->name;
+      index->targets_.push_back({static_cast<uint32_t>(index->names_.size()), static_cast<uint32_t>(name.size())});
+      index->names_.insert(index->names_.end(), name.begin(), name.end());
+      ++range.count;
+    }
+    index->reverse_.emplace(std::string(address), range);
   }
   return index;
 }

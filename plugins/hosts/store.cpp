@@ -1,6 +1,7 @@
 #include "plugins/hosts/store.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -122,6 +123,10 @@ bool Store::refresh() {
   IndexPtr next = Index::build(parseHostsText(text, zones_), inline_, reverse_);
   const size_t entries = next->entries();
   publish(std::move(next));
+  // The file's text and its parsed entries are gone; hand their pages back (glibc keeps freed
+  // memory otherwise, and a big hosts file would hold its peak for good).
+  std::string().swap(text);
+  ::malloc_trim(0);
   {
     std::lock_guard lock(loadedMu_);
     loaded_.entries = entries;
