@@ -510,6 +510,7 @@ class Background {
       int fd = ::open(logPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       ::dup2(fd, 1);
       ::dup2(fd, 2);
+      ::close_range(3, ~0U, 0);  // the test's own descriptors stay the test's
       std::vector<std::string> a = argv, e = env;
       std::vector<char*> av, ev;
       for (auto& s : a) av.push_back(s.data());

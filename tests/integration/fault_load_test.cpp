@@ -41,6 +41,7 @@ class Spawned {
       ::dup2(stdoutFd, 1);
       int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       ::dup2(e, 2);
+      ::close_range(3, ~0U, 0);  // the test's own descriptors stay the test's
       ::execl(MOAT_BINARY, MOAT_BINARY, "-conf", conf.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }

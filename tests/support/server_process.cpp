@@ -98,6 +98,8 @@ ServerProcess::ServerProcess(std::string binary, const TempDir& dir, std::string
     int e = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(o, 1);
     ::dup2(e, 2);
+    // Nothing else of the test's: a socket or pipe it holds must not outlive it in the server.
+    ::close_range(3, ~0U, 0);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -172,7 +174,7 @@ int runCommand(const std::vector<std::string>& argv, std::string& out, std::chro
   if (pid == 0) {
     ::dup2(pipefd[1], 1);
     ::dup2(pipefd[1], 2);
-    ::close(pipefd[0]);
+    ::close_range(3, ~0U, 0);
     std::vector<char*> args;
     std::vector<std::string> copy = argv;
     for (auto& a : copy) args.push_back(a.data());
