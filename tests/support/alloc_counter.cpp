@@ -16,8 +16,15 @@ void* operator new(std::size_t size) {
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   throw std::bad_alloc();
 }
+// The nothrow form too (std::stable_sort's buffer comes from it): otherwise it would be the
+// runtime's, and its memory would reach the free() above (ASan reports the mismatch).
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  if (moat::testing::counting) ++moat::testing::allocations;
+  return std::malloc(size == 0 ? 1 : size);
+}
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 #include <doctest/doctest.h>
 
