@@ -19,14 +19,14 @@ cmake -S "$BENCH_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release > /dev/null
 cmake --build "$BUILD_DIR" -j2 --target moat > /dev/null
 bin=$BUILD_DIR/moat
 mkdir -p "$OUT_DIR"
-data=$OUT_DIR/work/data
+data=$OUT_DIR/scratch/data
 mkdir -p "$data"
 DATA_DIR=$data bash "$HARNESS/lib/gen.sh"
 
 harness() {  # $1 sub-directory, then the harness's own arguments
   local sub=$1; shift
   PROJECT_BIN=$bin PROJECT_COREFILE=$BENCH_ROOT/bench/moat.Corefile.tmpl \
-    OUT_DIR=$OUT_DIR/$sub WORK_DIR=$OUT_DIR/work bash "$HARNESS/run.sh" "$@"
+    OUT_DIR=$OUT_DIR/$sub WORK_DIR=$OUT_DIR/scratch bash "$HARNESS/run.sh" "$@"
 }
 
 summary=$OUT_DIR/summary.md
