@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cmd/explain.hpp"
+#include "cmd/file_limit.hpp"
 #include "cmd/flags.hpp"
 #include "cmd/reload.hpp"
 #include "cmd/runtime.hpp"
@@ -66,6 +67,9 @@ int serve(const app::Flags& flags) {
   for (const auto& w : parseWarnings) spdlog::warn("{}", w.str());
 
   dns::server::Server server({});
+  if (auto warning = app::raiseFileLimit(server.workerCount()); !warning.empty()) {
+    spdlog::warn("{}", warning);
+  }
   auto runtime = app::buildRuntime(*corefile, {flags.dnsPort.value_or(53), server.loops()});
   if (!runtime) {
     std::fprintf(stderr, "%s\n", runtime.error().str().c_str());

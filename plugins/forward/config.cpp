@@ -146,6 +146,7 @@ conf::Result<bool> parseOption(const conf::Directive& option, Stanza& s,
   if (name == "except") return parseExcept(option, s, warnings);
   if (name == "force_tcp") return flagOption(option, o.forceTcp);
   if (name == "prefer_udp") return flagOption(option, o.preferUdp);
+  if (name == "randomize_case") return flagOption(option, o.randomizeCase);
   if (name == "next_on_nodata") return flagOption(option, o.nextOnNodata);
   if (name == "failfast_all_unhealthy_upstreams") return flagOption(option, o.failfastAllUnhealthy);
   if (name == "health_check") return parseHealthCheck(option, o);
@@ -208,7 +209,7 @@ conf::Result<bool> parseOption(const conf::Directive& option, Stanza& s,
       {"except", "force_tcp", "prefer_udp", "expire", "max_age", "max_idle_conns", "read_timeout",
        "max_fails", "max_connect_attempts", "health_check", "policy", "max_concurrent", "next",
        "next_on_nodata", "failover", "source_address", "failfast_all_unhealthy_upstreams", "tls",
-       "tls_servername", "doh_method", "resolver"});
+       "tls_servername", "doh_method", "resolver", "randomize_case"});
   // clang-format on
 }
 

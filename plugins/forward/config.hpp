@@ -46,6 +46,8 @@ class RcodeSet {
 struct Options {
   bool forceTcp = false;
   bool preferUdp = false;
+  // DNS 0x20 (Moat only): the name goes out in random case and the reply must echo it exactly.
+  bool randomizeCase = false;
   std::chrono::nanoseconds expire = 10s;      // idle pooled TCP connection lifetime
   std::chrono::nanoseconds maxAge = 0s;       // 0: connections live as long as they are used
   int64_t maxIdleConns = 0;                   // 0: unlimited

@@ -206,21 +206,29 @@ TEST_CASE("forward: max_concurrent answers REFUSED beyond the limit") {
   CHECK(h.ask(query("three.example.")).reply.rcode == 0);
 }
 
+uint64_t rejected(const Harness& h, Reject why) {
+  return h.stats().rejected[static_cast<size_t>(why)].load();
+}
+
 TEST_CASE("forward: spoofed replies are ignored") {
   FakeUpstream up;
   Harness h(block("forward . " + up.address()));
-  SUBCASE("wrong ID") {
+  SUBCASE("wrong ID: the query moves to TCP (RFC 5452 9.1)") {
     up.setMode(Mode::SpoofId);
     auto o = h.ask(query("victim.example."));
     CHECK(hasA(o.reply, "192.0.2.1"));
     CHECK_FALSE(hasA(o.reply, std::string(FakeUpstream::kSpoofAddress)));
-    CHECK(h.stats().unknownId.load() >= 1);
+    CHECK(rejected(h, Reject::Id) >= 1);
+    CHECK(h.stats().spoofingSuspected.load() == 1);
+    CHECK(up.tcpQueries() == 1);
   }
-  SUBCASE("wrong question") {
+  SUBCASE("wrong question: another query's answer, ignored while ours still comes") {
     up.setMode(Mode::SpoofQuestion);
     auto o = h.ask(query("victim.example."));
     CHECK(hasA(o.reply, "192.0.2.1"));
-    CHECK(h.stats().mismatched.load() == 1);
+    CHECK(rejected(h, Reject::Question) == 1);
+    CHECK(h.stats().spoofingSuspected.load() == 0);
+    CHECK(up.tcpQueries() == 0);
   }
 }
 

@@ -14,9 +14,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <random>
 
 #include "dns/counter.hpp"
+#include "dns/secure_random.hpp"
 #include "dns/wire.hpp"
 #include "plugins/forward/shared.hpp"
 
@@ -36,7 +36,7 @@ constexpr auto kProbeTimeout = std::chrono::seconds(1);
 std::vector<uint8_t> probeQuery(const Options& o) {
   std::vector<uint8_t> q(dns::kHeaderSize + o.hcDomain.size() + 4);
   dns::Header h;
-  h.id = static_cast<uint16_t>(std::random_device{}());
+  h.id = dns::threadRandom().u16();  // probes are replies an attacker could forge too
   h.flags = o.hcRecursionDesired ? dns::flag::RD : 0;
   h.qdcount = 1;
   h.write(q.data());
@@ -46,7 +46,21 @@ std::vector<uint8_t> probeQuery(const Options& o) {
   return q;
 }
 
-awaitable<bool> probeUdp(const UpstreamAddr& to, const Options& o) {
+// Any DNS response to our probe counts, even SERVFAIL or REFUSED: the upstream is alive (as
+// CoreDNS). Its ID must be ours and QR set; the rest of the message does not matter.
+std::optional<Reject> probeReplyCheck(std::span<const uint8_t> reply,
+                                      std::span<const uint8_t> query) {
+  if (reply.size() < dns::kHeaderSize) return Reject::Malformed;
+  if (dns::get16(reply.data()) != dns::get16(query.data())) return Reject::Id;
+  if ((dns::get16(reply.data() + 2) & dns::flag::QR) == 0) return Reject::NotResponse;
+  return std::nullopt;
+}
+
+void count(SharedStats& stats, Reject why) {
+  dns::bump(stats.probeRejected[static_cast<size_t>(why)]);  // only the health loop writes
+}
+
+awaitable<bool> probeUdp(const UpstreamAddr& to, const Options& o, SharedStats& stats) {
   auto exec = co_await asio::this_coro::executor;
   udp::socket sock(exec);
   boost::system::error_code ec;
@@ -59,17 +73,25 @@ awaitable<bool> probeUdp(const UpstreamAddr& to, const Options& o) {
   auto query = probeQuery(o);
   if (sock.send(asio::buffer(query), 0, ec); ec) co_return false;
   std::array<uint8_t, 512> reply{};  // a header is all that matters; the rest may be cut
-  asio::steady_timer timer(exec, kProbeTimeout);
-  auto result =
-      co_await (sock.async_receive(asio::buffer(reply), kTuple) || timer.async_wait(kTuple));
-  if (result.index() != 0) co_return false;
-  auto [rec, n] = std::get<0>(result);
-  // Any DNS message counts, even SERVFAIL or REFUSED: the upstream is alive (as CoreDNS).
-  co_return (!rec || rec == asio::error::message_size) && n >= dns::kHeaderSize;
+  const auto deadline = std::chrono::steady_clock::now() + kProbeTimeout;
+  asio::steady_timer timer(exec);
+  for (;;) {
+    // A reply that is not the answer to this probe is dropped, and the probe keeps waiting
+    // until its own deadline.
+    timer.expires_at(deadline);
+    auto result =
+        co_await (sock.async_receive(asio::buffer(reply), kTuple) || timer.async_wait(kTuple));
+    if (result.index() != 0) co_return false;
+    auto [rec, n] = std::get<0>(result);
+    if (rec && rec != asio::error::message_size) co_return false;
+    const auto why = probeReplyCheck({reply.data(), std::min(n, reply.size())}, query);
+    if (!why) co_return true;
+    count(stats, *why);
+  }
 }
 
-awaitable<bool> tcpExchange(tcp::socket& sock, const tcp::endpoint& ep,
-                            std::vector<uint8_t> query) {
+awaitable<bool> tcpExchange(tcp::socket& sock, const tcp::endpoint& ep, std::vector<uint8_t> query,
+                            SharedStats& stats) {
   auto [cec] = co_await sock.async_connect(ep, kTuple);
   if (cec) co_return false;
   std::vector<uint8_t> framed(2 + query.size());
@@ -79,10 +101,13 @@ awaitable<bool> tcpExchange(tcp::socket& sock, const tcp::endpoint& ep,
   if (wec) co_return false;
   std::array<uint8_t, 2 + dns::kHeaderSize> head{};
   auto [rec, rn] = co_await asio::async_read(sock, asio::buffer(head), kTuple);
-  co_return !rec;
+  if (rec) co_return false;
+  const auto why = probeReplyCheck(std::span<const uint8_t>(head).subspan(2), query);
+  if (why) count(stats, *why);
+  co_return !why;
 }
 
-awaitable<bool> probeTcp(const UpstreamAddr& to, const Options& o) {
+awaitable<bool> probeTcp(const UpstreamAddr& to, const Options& o, SharedStats& stats) {
   auto exec = co_await asio::this_coro::executor;
   tcp::socket sock(exec);
   tcp::endpoint ep(to.address, to.port);
@@ -91,7 +116,8 @@ awaitable<bool> probeTcp(const UpstreamAddr& to, const Options& o) {
   if (!ec && o.sourceAddress) sock.bind(tcp::endpoint(*o.sourceAddress, 0), ec);
   if (ec) co_return false;
   asio::steady_timer timer(exec, kProbeTimeout);
-  auto result = co_await (tcpExchange(sock, ep, probeQuery(o)) || timer.async_wait(kTuple));
+  auto result =
+      co_await (tcpExchange(sock, ep, probeQuery(o), stats) || timer.async_wait(kTuple));
   co_return result.index() == 0 && std::get<0>(result);
 }
 
@@ -109,7 +135,8 @@ awaitable<void> probeLoop(std::shared_ptr<Shared> shared, uint32_t s, uint32_t u
   }
   while (!shared->stopping.load(std::memory_order_relaxed)) {
     // CoreDNS probes over TCP when force_tcp is set, else over UDP.
-    bool alive = o.forceTcp ? co_await probeTcp(up.addr, o) : co_await probeUdp(up.addr, o);
+    bool alive = o.forceTcp ? co_await probeTcp(up.addr, o, shared->stats)
+                             : co_await probeUdp(up.addr, o, shared->stats);
     if (alive) {
       up.fails.store(0, std::memory_order_relaxed);
       break;

@@ -1,35 +1,8 @@
 #include "plugins/forward/inflight.hpp"
 
 #include <algorithm>
-#include <random>
 
 namespace moat::plugins::forward {
-namespace {
-
-uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-}  // namespace
-
-void IdRng::reseed() {
-  std::random_device rd;
-  for (auto& word : s_) word = (uint64_t{rd()} << 32) ^ rd();
-  if ((s_[0] | s_[1] | s_[2] | s_[3]) == 0) s_[0] = 1;  // the all-zero state is a fixed point
-  draws_ = 0;
-}
-
-uint64_t IdRng::next() {
-  if (++draws_ == (1u << 16)) reseed();
-  const uint64_t result = rotl(s_[1] * 5, 7) * 9;
-  const uint64_t t = s_[1] << 17;
-  s_[2] ^= s_[0];
-  s_[3] ^= s_[1];
-  s_[1] ^= s_[2];
-  s_[0] ^= s_[3];
-  s_[2] ^= t;
-  s_[3] = rotl(s_[3], 45);
-  return result;
-}
-
 std::optional<uint16_t> SlotTable::acquire() {
   uint16_t index;
   if (!free_.empty()) {
@@ -56,7 +29,7 @@ void SlotTable::release(uint16_t index) {
   free_.push_back(index);
 }
 
-std::optional<uint16_t> IdTable::take(uint16_t slot, IdRng& rng) {
+std::optional<uint16_t> IdTable::take(uint16_t slot, dns::SecureRandom& random) {
   if (!map_) {
     map_ = std::make_unique<uint16_t[]>(65536);
     std::fill_n(map_.get(), 65536, kNoSlot);
@@ -64,13 +37,13 @@ std::optional<uint16_t> IdTable::take(uint16_t slot, IdRng& rng) {
   // The table is sparse (at most a few thousand in flight), so a few random draws nearly always
   // hit a free ID; a linear probe from a random start bounds the rare unlucky case.
   for (int attempt = 0; attempt < 8; ++attempt) {
-    uint16_t id = rng.id();
+    uint16_t id = random.u16();
     if (map_[id] == kNoSlot) {
       map_[id] = slot;
       return id;
     }
   }
-  uint16_t start = rng.id();
+  uint16_t start = random.u16();
   for (uint32_t k = 0; k < 65536; ++k) {
     auto id = static_cast<uint16_t>(start + k);
     if (map_[id] == kNoSlot) {

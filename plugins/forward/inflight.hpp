@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dns/query.hpp"
+#include "dns/secure_random.hpp"
 #include "plugins/forward/config.hpp"
 
 namespace moat::plugins::forward {
@@ -21,21 +22,6 @@ constexpr uint16_t kNoSlot = 0xFFFF;
 constexpr size_t kMaxSlots = kNoSlot;  // slot indices must fit the ID table's uint16_t
 
 struct TcpConn;
-
-// xoshiro256**: fast and good enough to make outgoing IDs unguessable to an off-path observer
-// when reseeded from the OS now and then (a getrandom() per query would cost a syscall).
-class IdRng {
- public:
-  IdRng() { reseed(); }
-  uint64_t next();
-  uint16_t id() { return static_cast<uint16_t>(next() >> 48); }
-  uint32_t below(uint32_t n) { return static_cast<uint32_t>((next() >> 32) * n >> 32); }
-
- private:
-  void reseed();
-  std::array<uint64_t, 4> s_{};
-  uint32_t draws_ = 0;
-};
 
 struct Slot {
   dns::Query* query = nullptr;
@@ -47,8 +33,11 @@ struct Slot {
   uint32_t generation = 0;     // bumped when an attempt ends; stale TCP completions see it
   uint32_t channel = 0;        // worker channel of the current attempt
   uint32_t connectAttempts = 0;
-  uint16_t outId = 0;  // ID used on the UDP channel (when udpIdHeld)
+  uint16_t outId = 0;   // ID of the UDP attempt (when udpIdHeld)
+  uint16_t socket = 0;  // its socket in the worker's UdpPool (when udpIdHeld)
   uint16_t clientId = 0;
+  // randomize_case: bit k set when byte k of the name went out with its case flipped.
+  std::array<uint8_t, (dns::kMaxNameLen + 7) / 8> caseFlips{};
   uint8_t stanza = 0;
   std::array<uint8_t, kMaxUpstreams> order{};  // the policy's upstream order for this query
   uint8_t count = 0;                           // upstreams in `order`
@@ -78,11 +67,11 @@ class SlotTable {
   size_t inUse_ = 0;
 };
 
-// Outgoing ID -> slot for one connected UDP socket. 128 KiB, allocated on first use.
+// Outgoing ID -> slot for every UDP query of a worker. 128 KiB, allocated on first use.
 class IdTable {
  public:
   // Picks a random free ID for `slot`; nullopt when (practically never) none is found.
-  std::optional<uint16_t> take(uint16_t slot, IdRng& rng);
+  std::optional<uint16_t> take(uint16_t slot, dns::SecureRandom& random);
   uint16_t lookup(uint16_t id) const { return map_ ? map_[id] : kNoSlot; }
   void release(uint16_t id) {
     if (map_) map_[id] = kNoSlot;

@@ -50,12 +50,28 @@ void Forward::collect(std::vector<MetricSample>& out) const {
   std::vector<double> bounds;
   for (size_t i = 0; i < kDurationBounds; ++i) bounds.push_back(durationBound(i));
 
-  uint64_t broken = 0, rejects = 0, kept = 0;
+  uint64_t broken = 0, rejects = 0, kept = 0, suspected = 0;
+  std::array<uint64_t, kRejectReasons> rejected{};
+  for (size_t r = 0; r < kRejectReasons; ++r) rejected[r] = load(shared_->stats.probeRejected[r]);
   for (const auto& w : workers_) {
     broken += load(w->stats().healthcheckBroken);
     rejects += load(w->stats().maxConcurrentRejects);
     kept += load(w->stats().keptIn);
+    suspected += load(w->stats().spoofingSuspected);
+    for (size_t r = 0; r < kRejectReasons; ++r) rejected[r] += load(w->stats().rejected[r]);
   }
+  for (size_t r = 0; r < kRejectReasons; ++r) {
+    out.push_back({"moat_forward_replies_rejected_total",
+                   "Upstream replies dropped because they were not the answer to a query waiting "
+                   "for them: wrong source, malformed, unknown ID (late or forged), not a "
+                   "response, another question, or not the randomized case sent.",
+                   false, Labels{{"reason", std::string(kRejectNames[r])}, {"server", server_}},
+                   static_cast<double>(rejected[r])});
+  }
+  out.push_back({"moat_forward_spoofing_suspected_total",
+                 "UDP queries asked again over TCP because a reply for their question failed the "
+                 "checks while they waited (RFC 5452 section 9.1).",
+                 false, {{"server", server_}}, static_cast<double>(suspected)});
   out.push_back({"coredns_forward_healthcheck_broken_total",
                  "Queries for which every upstream of a forward stanza was marked down.", false, {},
                  static_cast<double>(broken)});

@@ -3,6 +3,7 @@
 // In-flight state is not here: it stays on its worker (worker.hpp).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -12,6 +13,7 @@
 
 #include "plugins/egress.hpp"
 #include "plugins/forward/config.hpp"
+#include "plugins/forward/reply_check.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -66,6 +68,8 @@ struct EgressConfig {
 // Counters of the health loop (the query path counts per worker: WorkerStats, ChannelStats).
 struct SharedStats {
   std::atomic<uint64_t> probesKeptIn{0};  // health probes the egress check stopped
+  // Probe replies dropped by the checks (written only by the health loop's thread).
+  std::array<std::atomic<uint64_t>, kRejectReasons> probeRejected{};
 };
 
 struct Shared {

@@ -4,6 +4,8 @@
 // TCP: worker_tcp.cpp).
 #include "plugins/forward/worker.hpp"
 
+#include <unistd.h>
+
 #include "dns/message.hpp"
 
 namespace moat::plugins::forward {
@@ -16,35 +18,52 @@ constexpr auto kOverallTimeout = std::chrono::seconds(5);  // CoreDNS's defaultT
 constexpr std::string_view kPlugin = "forward";
 }  // namespace
 
+namespace {
+
+std::vector<UdpTarget> udpTargets(const Shared& shared) {
+  std::vector<UdpTarget> targets;
+  for (const auto& st : shared.stanzas) {
+    for (const auto& up : st->upstreams) {
+      targets.push_back(
+          UdpTarget::of(up->addr.address, up->addr.port, st->config.options.sourceAddress));
+    }
+  }
+  return targets;
+}
+
+}  // namespace
+
 Worker::Worker(asio::io_context& loop, std::shared_ptr<Shared> shared)
-    : loop_(loop), shared_(std::move(shared)), sweep_(loop) {
+    : loop_(loop),
+      shared_(std::move(shared)),
+      pool_(udpTargets(*shared_)),
+      poolEvents_(loop, ::dup(pool_.eventsFd())),
+      sweep_(loop) {
   channels_.reserve(shared_->channelCount);
   for (uint32_t s = 0; s < shared_->stanzas.size(); ++s) {
     for (uint32_t u = 0; u < shared_->stanzas[s]->upstreams.size(); ++u) {
-      auto& ch = channels_.emplace_back(loop_);
+      auto& ch = channels_.emplace_back();
       ch.stanza = s;
       ch.upstream = u;
     }
   }
   channelStats_ = std::make_unique<ChannelStats[]>(channels_.size());
   robin_.assign(shared_->stanzas.size(), 0);
-  scratch_.reserve(64);
-  // A socket that cannot be opened now (no IPv6 route, say) is retried on first use.
-  for (uint32_t c = 0; c < channels_.size(); ++c) openChannel(c);
+  scratch_.reserve(UdpPool::kMaxUses);
+  out_.reserve(dns::kMaxMessage);
 }
 
 Worker::~Worker() = default;
 
-void Worker::start() {
-  for (uint32_t c = 0; c < channels_.size(); ++c) waitReadable(c);
-}
+void Worker::start() { waitPool(); }
 
 void Worker::shutdown() {
   stopped_ = true;
   boost::system::error_code ignored;
   sweep_.cancel();
+  poolEvents_.close(ignored);
+  pool_.closeAll();
   for (auto& ch : channels_) {
-    ch.socket.close(ignored);
     for (auto& conn : ch.idle) conn->socket.close(ignored);
     ch.idle.clear();
   }
@@ -124,7 +143,7 @@ void Worker::fillOrder(Slot& slot, const StanzaState& st) {
       break;
     }
     case Policy::Random:
-      for (uint8_t k = n; k > 1; --k) std::swap(slot.order[k - 1], slot.order[rng_.below(k)]);
+      for (uint8_t k = n; k > 1; --k) std::swap(slot.order[k - 1], slot.order[random_.below(k)]);
       break;
   }
 }
@@ -153,7 +172,7 @@ std::optional<Verdict> Worker::step(uint16_t i) {
         slot.lastError = kNoHealthy;
         break;
       }
-      u = static_cast<uint8_t>(rng_.below(n));
+      u = static_cast<uint8_t>(random_.below(n));
     }
     slot.current = u;
     slot.channel = st.firstChannel + u;
@@ -192,9 +211,12 @@ std::optional<Verdict> Worker::fail(uint16_t i) {
   return Verdict::Answered;
 }
 
-void Worker::endAttempt(Slot& slot) {
+void Worker::endAttempt(uint16_t i, bool retireSocket) {
+  Slot& slot = slots_[i];
   if (slot.udpIdHeld) {
-    channels_[slot.channel].ids.release(slot.outId);
+    ids_.release(slot.outId);
+    if (retireSocket) pool_.retire(slot.socket);
+    pool_.detach(slot.socket, i);
     slot.udpIdHeld = false;
   }
   if (slot.tcp) {
@@ -206,9 +228,8 @@ void Worker::endAttempt(Slot& slot) {
 }
 
 void Worker::release(uint16_t i) {
-  Slot& slot = slots_[i];
-  endAttempt(slot);
-  auto& st = *shared_->stanzas[slot.stanza];
+  endAttempt(i);
+  auto& st = *shared_->stanzas[slots_[i].stanza];
   if (st.config.options.maxConcurrent > 0) st.concurrent.fetch_sub(1, std::memory_order_relaxed);
   slots_.release(i);
 }
@@ -218,9 +239,8 @@ void Worker::finish(dns::Query& q, std::optional<Verdict> v) {
 }
 
 void Worker::onAttemptError(uint16_t i, Failure f) {
-  Slot& slot = slots_[i];
-  dns::Query& q = *slot.query;
-  endAttempt(slot);
+  dns::Query& q = *slots_[i].query;
+  endAttempt(i, f == Failure::Timeout);
   finish(q, noteFailure(i, f) ? step(i) : fail(i));
 }
 
@@ -238,12 +258,12 @@ void Worker::onReply(uint16_t i, std::span<const uint8_t> reply, bool viaTcp) {
   channelStats_[slot.channel].observe(rcode, Clock::now() - slot.attemptStart);
   if (!viaTcp && (header.flags & dns::flag::TC) != 0 && o.preferUdp && !o.forceTcp) {
     // prefer_udp: a truncated answer is fetched again from the same upstream over TCP.
-    endAttempt(slot);
+    endAttempt(i);
     startTcp(i);
     return;
   }
   if (o.failover.has(rcode) && ++slot.failoverAttempts < st.upstreams.size()) {
-    endAttempt(slot);
+    endAttempt(i);
     finish(q, step(i));
     return;
   }
@@ -258,6 +278,11 @@ void Worker::onReply(uint16_t i, std::span<const uint8_t> reply, bool viaTcp) {
   }
   q.reply.assign(reply.begin(), reply.end());
   dns::put16(q.reply.data(), slot.clientId);
+  if (o.randomizeCase && !viaTcp) {
+    // The client gets its name back as it wrote it, not as the randomized case sent it.
+    std::copy_n(q.request.data() + q.view.question.nameOffset, q.view.question.nameLen,
+                q.reply.data() + dns::kHeaderSize);
+  }
   release(i);
   plugins::resume(q, Verdict::Answered);
 }

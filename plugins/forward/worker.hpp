@@ -1,22 +1,25 @@
-// The query path of one worker: a connected UDP socket per upstream with one receive loop each,
-// a pool of TCP connections per upstream, the slot table, and a sweep timer for timeouts.
-// Everything here runs on the worker's own event loop; nothing is shared with other workers
-// except the atomics in Shared.
+// The query path of one worker: a pool of outgoing UDP sockets on random ports (udp_pool.hpp)
+// read through one wait, a pool of TCP connections per upstream, the slot table, and a sweep
+// timer for timeouts. Everything here runs on the worker's own event loop; nothing is shared
+// with other workers except the atomics in Shared.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <optional>
 #include <vector>
 
 #include "dns/counter.hpp"
+#include "dns/secure_random.hpp"
 #include "plugins/forward/inflight.hpp"
 #include "plugins/forward/metrics.hpp"
+#include "plugins/forward/reply_check.hpp"
 #include "plugins/forward/shared.hpp"
+#include "plugins/forward/udp_pool.hpp"
 #include "plugins/handler.hpp"
 
 namespace moat::plugins::forward {
@@ -37,9 +40,12 @@ struct WorkerStats {
   std::atomic<uint64_t> forwarded{0};  // queries that entered a stanza
   std::atomic<uint64_t> udpSent{0};
   std::atomic<uint64_t> tcpSent{0};
-  std::atomic<uint64_t> replies{0};     // accepted upstream replies
-  std::atomic<uint64_t> unknownId{0};   // UDP replies with no query waiting (late, spoofed)
-  std::atomic<uint64_t> mismatched{0};  // right ID, wrong question or not a response
+  std::atomic<uint64_t> replies{0};  // accepted upstream replies
+  // Replies dropped by the checks, by reason (moat_forward_replies_rejected_total{reason}).
+  std::array<std::atomic<uint64_t>, kRejectReasons> rejected{};
+  // UDP attempts moved to TCP because a reply for their question failed the checks.
+  std::atomic<uint64_t> spoofingSuspected{0};
+  std::atomic<uint64_t> socketsUnavailable{0};  // sends with no UDP socket to leave from
   std::atomic<uint64_t> timeouts{0};
   std::atomic<uint64_t> failedAttempts{0};  // every failed attempt, timeouts included
   std::atomic<uint64_t> servfails{0};       // SERVFAIL after every attempt failed
@@ -77,16 +83,13 @@ class Worker : public std::enable_shared_from_this<Worker> {
   const ChannelStats& channelStats(uint32_t c) const { return channelStats_[c]; }
   size_t inFlight() const { return slots_.inUse(); }
   size_t idleTcpConnections() const { return idleConns_; }
+  size_t openUdpSockets() const { return pool_.openCount(); }
 
  private:
   struct Channel {
-    explicit Channel(boost::asio::io_context& loop) : socket(loop) {}
-    boost::asio::ip::udp::socket socket;
-    IdTable ids;
     std::vector<std::shared_ptr<TcpConn>> idle;  // pooled TCP connections, oldest first
     uint32_t stanza = 0;
     uint32_t upstream = 0;
-    bool waiting = false;  // an async_wait is pending
   };
 
   Verdict begin(dns::Query& q, uint32_t stanza);
@@ -98,20 +101,25 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void startTcp(uint16_t i);
   bool noteFailure(uint16_t i, Failure f);
   std::optional<Verdict> fail(uint16_t i);
-  void endAttempt(Slot& slot);
+  // Ends the current attempt: its ID, socket or connection let go; `retireSocket` also takes
+  // its UDP socket out of use (after a timeout: a late reply must find no query to match).
+  void endAttempt(uint16_t i, bool retireSocket = false);
   void release(uint16_t i);
   void finish(dns::Query& q, std::optional<Verdict> v);
 
   // Async completions.
   void onAttemptError(uint16_t i, Failure f);
   void onReply(uint16_t i, std::span<const uint8_t> reply, bool viaTcp);
-  void onReadable(uint32_t c, boost::system::error_code ec);
-  void onDatagram(uint32_t c, std::span<const uint8_t> datagram);
-  void failChannel(uint32_t c, Failure f);
+  void onPoolReadable(boost::system::error_code ec);
+  void drain(uint16_t socket);
+  void onDatagram(uint16_t socket, const sockaddr_storage& from, socklen_t fromLen,
+                  std::span<const uint8_t> datagram);
+  void reject(Reject why) { dns::bump(stats_.rejected[static_cast<size_t>(why)]); }
+  void moveToTcp(uint16_t i);
+  void failSocket(uint16_t socket, Failure f);
   void onSweep(boost::system::error_code ec);
 
-  bool openChannel(uint32_t c);
-  void waitReadable(uint32_t c);
+  void waitPool();
   void armSweep();
   boost::asio::awaitable<void> tcpExchange(std::shared_ptr<Worker> self, uint16_t i, uint32_t gen,
                                            uint32_t c);
@@ -129,14 +137,19 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::vector<Channel> channels_;  // fixed after construction: references stay valid
   std::unique_ptr<ChannelStats[]> channelStats_;  // one per channel
   SlotTable slots_;
-  IdRng rng_;
+  IdTable ids_;  // outgoing UDP ID -> slot, over every socket of the pool
+  dns::SecureRandom random_;
+  UdpPool pool_;
+  boost::asio::posix::stream_descriptor poolEvents_;  // the pool's epoll set, as the loop sees it
+  bool poolWaiting_ = false;
+  std::vector<uint8_t> out_;  // a query as sent when its name's case is randomized
   std::vector<uint32_t> robin_;  // round_robin position per stanza (per worker: no contention)
   boost::asio::steady_timer sweep_;
   bool sweepArmed_ = false;
   bool stopped_ = false;
   size_t idleConns_ = 0;
-  std::vector<uint16_t> scratch_;      // slots to fail when a channel reports an error
-  std::array<uint8_t, 65536> recv_{};  // one datagram at a time, shared by every channel
+  std::vector<uint16_t> scratch_;      // slots waiting on a socket, collected before acting
+  std::array<uint8_t, 65536> recv_{};  // one datagram at a time, shared by every socket
   WorkerStats stats_;
 };
 

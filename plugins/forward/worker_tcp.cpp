@@ -9,7 +9,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
-#include "plugins/forward/reply_check.hpp"
 #include "plugins/forward/worker.hpp"
 
 namespace moat::plugins::forward {
@@ -98,7 +97,7 @@ asio::awaitable<void> Worker::tcpExchange(std::shared_ptr<Worker> self, uint16_t
     conn->out.resize(2u + q.requestLen);
     dns::put16(conn->out.data(), q.requestLen);
     std::copy_n(q.request.data(), q.requestLen, conn->out.data() + 2);
-    dns::put16(conn->out.data() + 2, rng_.id());
+    dns::put16(conn->out.data() + 2, random_.u16());
     auto [wec, wn] = co_await asio::async_write(conn->socket, asio::buffer(conn->out), kTuple);
     if (!current()) co_return;
     if (wec) {
@@ -119,6 +118,7 @@ asio::awaitable<void> Worker::tcpExchange(std::shared_ptr<Worker> self, uint16_t
     }
     const uint16_t length = dns::get16(conn->length.data());
     if (length < dns::kHeaderSize) {
+      reject(Reject::Malformed);
       onAttemptError(i, Failure::BadReply);
       co_return;
     }
@@ -129,10 +129,12 @@ asio::awaitable<void> Worker::tcpExchange(std::shared_ptr<Worker> self, uint16_t
       onAttemptError(i, failureOf(bec));
       co_return;
     }
-    if (dns::get16(conn->in.data()) != dns::get16(conn->out.data() + 2) ||
-        !replyMatches(conn->in, slots_[i].query->view)) {
+    const auto why = dns::get16(conn->in.data()) != dns::get16(conn->out.data() + 2)
+                         ? std::optional<Reject>(Reject::Id)
+                         : checkReply(conn->in, slots_[i].query->view);
+    if (why) {
       // On a stream a wrong answer cannot be skipped safely: drop the connection.
-      dns::bump(stats_.mismatched);
+      reject(*why);
       onAttemptError(i, Failure::BadReply);
       co_return;
     }

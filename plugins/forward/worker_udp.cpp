@@ -1,51 +1,25 @@
-// The UDP side of a worker: one connected socket per upstream, a non-blocking send per query
-// (the new ID and the client's bytes gathered, nothing copied) and a receive loop per socket that
-// drains every ready datagram when the socket becomes readable.
-#include <boost/asio/ip/udp.hpp>
+// The UDP side of a worker: each query leaves from a socket of the pool picked at random
+// (udp_pool.hpp) with an ID from the kernel's CSPRNG, gathered with the client's bytes so
+// nothing is copied unless its name's case is randomized; one wait on the pool's epoll set reads
+// whatever socket has a datagram. A reply must come from the upstream's address and port, carry
+// the ID of a query waiting on that very socket, and answer its question (reply_check.hpp).
+#include <sys/uio.h>
+#include <unistd.h>
 
-#include "plugins/forward/reply_check.hpp"
+#include <cerrno>
+
 #include "plugins/forward/worker.hpp"
 
 namespace moat::plugins::forward {
 
 namespace asio = boost::asio;
-using asio::ip::udp;
 
 namespace {
-constexpr int kDrainBatch = 64;         // datagrams per wake-up before yielding to other work
-constexpr int kSocketBuffer = 1 << 20;  // best effort; the kernel caps it at rmem_max
+constexpr int kDrainBatch = 64;  // datagrams per socket per wake-up before yielding to other work
 }  // namespace
-
-bool Worker::openChannel(uint32_t c) {
-  auto& ch = channels_[c];
-  const auto& o = shared_->stanzas[ch.stanza]->config.options;
-  const auto& to = shared_->stanzas[ch.stanza]->upstreams[ch.upstream]->addr;
-  udp::endpoint ep(to.address, to.port);
-  boost::system::error_code ec;
-  ch.socket.open(ep.protocol(), ec);
-  if (!ec) ch.socket.non_blocking(true, ec);
-  if (!ec) {
-    boost::system::error_code ignored;
-    ch.socket.set_option(asio::socket_base::receive_buffer_size(kSocketBuffer), ignored);
-  }
-  if (!ec && o.sourceAddress) ch.socket.bind(udp::endpoint(*o.sourceAddress, 0), ec);
-  // Connected: the kernel drops datagrams from any other source, and ICMP errors come back.
-  if (!ec) ch.socket.connect(ep, ec);
-  if (ec) {
-    boost::system::error_code ignored;
-    ch.socket.close(ignored);
-    return false;
-  }
-  return true;
-}
 
 std::optional<Failure> Worker::sendUdp(uint16_t i) {
   Slot& slot = slots_[i];
-  auto& ch = channels_[slot.channel];
-  if (!ch.socket.is_open()) {
-    if (!openChannel(slot.channel)) return Failure::Network;
-    waitReadable(slot.channel);
-  }
   const dns::Query& q = *slot.query;
   // The egress check at the socket (DESIGN.md §4). dispatchFrom already kept private names
   // from stanzas that may not send them; this is the last gate before bytes leave.
@@ -53,94 +27,130 @@ std::optional<Failure> Worker::sendUdp(uint16_t i) {
     dns::bump(stats_.sendsStopped);
     return Failure::Network;
   }
-  auto id = ch.ids.take(i, rng_);
+  const uint16_t e = pool_.acquire(slot.channel, random_, Clock::now());
+  if (e == UdpPool::kNone) {
+    dns::bump(stats_.socketsUnavailable);
+    return Failure::Network;
+  }
+  auto id = ids_.take(i, random_);
   if (!id) return Failure::Network;
-  // Gather the new ID and the rest of the request: no copy, and the client's bytes stay intact.
   std::array<uint8_t, 2> idBytes{};
   dns::put16(idBytes.data(), *id);
-  const std::array<asio::const_buffer, 2> parts{
-      asio::buffer(idBytes), asio::buffer(q.request.data() + 2, q.requestLen - 2u)};
-  boost::system::error_code ec;
-  ch.socket.send(parts, 0, ec);
-  if (ec) {
-    ch.ids.release(*id);
-    return ec == asio::error::connection_refused ? Failure::Refused : Failure::Network;
+  ssize_t sent;
+  if (stanza(slot).config.options.randomizeCase) {
+    // DNS 0x20: every letter of the name flipped or not at random; the reply must echo it.
+    out_.assign(q.request.data(), q.request.data() + q.requestLen);
+    std::copy(idBytes.begin(), idBytes.end(), out_.begin());
+    random_.fill(slot.caseFlips);
+    const size_t at = q.view.question.nameOffset;
+    for (size_t k = 0; k < q.view.question.nameLen; ++k) {
+      const uint8_t b = out_[at + k];
+      const bool letter = (b | 0x20) >= 'a' && (b | 0x20) <= 'z';
+      if (letter && caseFlipped(slot.caseFlips, k)) out_[at + k] = static_cast<uint8_t>(b ^ 0x20);
+    }
+    sent = ::send(pool_.fd(e), out_.data(), out_.size(), 0);
+  } else {
+    // Gather the new ID and the rest of the request: no copy, and the client's bytes stay intact.
+    iovec parts[2] = {{idBytes.data(), idBytes.size()},
+                      {const_cast<uint8_t*>(q.request.data()) + 2, q.requestLen - 2u}};
+    sent = ::writev(pool_.fd(e), parts, 2);
   }
+  if (sent < 0) {
+    const int err = errno;
+    ids_.release(*id);
+    pool_.retire(e);
+    return err == ECONNREFUSED ? Failure::Refused : Failure::Network;
+  }
+  pool_.attach(e, i);
   dns::bump(stats_.udpSent);
   slot.outId = *id;
+  slot.socket = e;
   slot.udpIdHeld = true;
   slot.overTcp = false;
   slot.attemptStart = Clock::now();
-  slot.attemptDeadline = slot.attemptStart + shared_->stanzas[slot.stanza]->config.options.readTimeout;
+  slot.attemptDeadline = slot.attemptStart + stanza(slot).config.options.readTimeout;
   armSweep();
   return std::nullopt;
 }
 
-void Worker::waitReadable(uint32_t c) {
-  auto& ch = channels_[c];
-  if (ch.waiting || stopped_ || !ch.socket.is_open()) return;
-  ch.waiting = true;
-  ch.socket.async_wait(
-      udp::socket::wait_read,
-      [self = shared_from_this(), c](boost::system::error_code ec) { self->onReadable(c, ec); });
+void Worker::waitPool() {
+  if (poolWaiting_ || stopped_) return;
+  poolWaiting_ = true;
+  poolEvents_.async_wait(
+      asio::posix::stream_descriptor::wait_read,
+      [self = shared_from_this()](boost::system::error_code ec) { self->onPoolReadable(ec); });
 }
 
-void Worker::onReadable(uint32_t c, boost::system::error_code ec) {
-  auto& ch = channels_[c];
-  ch.waiting = false;
+void Worker::onPoolReadable(boost::system::error_code ec) {
+  poolWaiting_ = false;
   if (stopped_ || ec == asio::error::operation_aborted) return;
-  if (ec) {
-    // The socket is unusable; the next send reopens it, and its in-flight queries time out.
-    boost::system::error_code ignored;
-    ch.socket.close(ignored);
-    return;
-  }
-  for (int k = 0; k < kDrainBatch && ch.socket.is_open(); ++k) {
-    boost::system::error_code rec;
-    const size_t n = ch.socket.receive(asio::buffer(recv_), 0, rec);
-    if (rec == asio::error::would_block || rec == asio::error::try_again) break;
-    if (rec == asio::error::connection_refused || rec == asio::error::host_unreachable ||
-        rec == asio::error::network_unreachable) {
+  std::array<uint16_t, UdpPool::kReadyBatch> ready;
+  const size_t n = pool_.ready(ready);
+  for (size_t k = 0; k < n; ++k) drain(ready[k]);
+  waitPool();
+}
+
+void Worker::drain(uint16_t e) {
+  for (int k = 0; k < kDrainBatch && pool_.open(e); ++k) {
+    sockaddr_storage from{};
+    socklen_t fromLen = sizeof from;
+    const ssize_t n = ::recvfrom(pool_.fd(e), recv_.data(), recv_.size(), 0,
+                                 reinterpret_cast<sockaddr*>(&from), &fromLen);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
       // An ICMP error on a connected socket: nobody listens there, or it cannot be reached.
       // Fail over now instead of waiting for read_timeout.
-      failChannel(c, rec == asio::error::connection_refused ? Failure::Refused : Failure::Network);
-      continue;
+      failSocket(e, errno == ECONNREFUSED ? Failure::Refused : Failure::Network);
+      return;
     }
-    if (rec) break;
-    onDatagram(c, {recv_.data(), n});
+    onDatagram(e, from, fromLen, {recv_.data(), static_cast<size_t>(n)});
+    // Nothing left to wait for here: skip the read that would only say so. The epoll set is
+    // level-triggered, so anything still queued is reported again.
+    if (!pool_.open(e) || pool_.waiting(e).empty()) return;
   }
-  waitReadable(c);
 }
 
-void Worker::onDatagram(uint32_t c, std::span<const uint8_t> datagram) {
-  if (datagram.size() < dns::kHeaderSize) {
-    dns::bump(stats_.mismatched);
-    return;
+void Worker::onDatagram(uint16_t e, const sockaddr_storage& from, socklen_t fromLen,
+                        std::span<const uint8_t> datagram) {
+  // The socket is connected, so the kernel already dropped other senders; checked again here
+  // so that the rule does not rest on a socket option.
+  if (!pool_.target(pool_.channel(e)).isPeer(from, fromLen)) return reject(Reject::Source);
+  if (datagram.size() < dns::kHeaderSize) return reject(Reject::Malformed);
+  const uint16_t i = ids_.lookup(dns::get16(datagram.data()));
+  std::optional<Reject> why = Reject::Id;
+  if (i != kNoSlot && slots_[i].inUse && slots_[i].udpIdHeld && slots_[i].socket == e) {
+    const dns::Query& q = *slots_[i].query;
+    const bool mixed = stanza(slots_[i]).config.options.randomizeCase;
+    const auto sentName = std::span<const uint8_t>(q.request.data() + q.view.question.nameOffset,
+                                                   mixed ? q.view.question.nameLen : 0u);
+    why = checkReply(datagram, q.view, sentName, slots_[i].caseFlips);
+    if (!why) return onReply(i, datagram, false);
   }
-  const uint16_t i = channels_[c].ids.lookup(dns::get16(datagram.data()));
-  if (i == kNoSlot) {
-    dns::bump(stats_.unknownId);  // late (after a timeout) or spoofed
-    return;
-  }
-  if (!replyMatches(datagram, slots_[i].query->view)) {
-    dns::bump(stats_.mismatched);  // keep waiting: the genuine reply may still come
-    return;
-  }
-  onReply(i, datagram, false);
-}
-
-void Worker::failChannel(uint32_t c, Failure f) {
-  // Collect first: failing one query may start others, even on this channel.
-  scratch_.clear();
-  for (size_t k = 0; k < slots_.size(); ++k) {
-    const auto& slot = slots_[static_cast<uint16_t>(k)];
-    if (slot.inUse && slot.udpIdHeld && slot.channel == c) {
-      scratch_.push_back(static_cast<uint16_t>(k));
+  reject(*why);
+  // RFC 5452 9.1: a reply to a question still waiting on this socket that fails the checks is
+  // most likely a forgery, from someone who knows the question and the port and is guessing
+  // IDs. Such a query gives up UDP and asks again over TCP, where guessing gets nowhere.
+  scratch_.assign(pool_.waiting(e).begin(), pool_.waiting(e).end());
+  for (const uint16_t s : scratch_) {
+    if (slots_[s].inUse && slots_[s].udpIdHeld && slots_[s].socket == e &&
+        sameQuestion(datagram, slots_[s].query->view)) {
+      moveToTcp(s);
     }
   }
-  for (size_t k = 0; k < scratch_.size(); ++k) {
-    const uint16_t i = scratch_[k];
-    if (slots_[i].inUse && slots_[i].udpIdHeld && slots_[i].channel == c) onAttemptError(i, f);
+}
+
+void Worker::moveToTcp(uint16_t i) {
+  dns::bump(stats_.spoofingSuspected);
+  endAttempt(i, /*retireSocket=*/true);
+  startTcp(i);
+}
+
+void Worker::failSocket(uint16_t e, Failure f) {
+  // Collect first: failing one query may start others, even on this socket (until it retires).
+  scratch_.assign(pool_.waiting(e).begin(), pool_.waiting(e).end());
+  pool_.retire(e);
+  for (const uint16_t i : scratch_) {
+    if (slots_[i].inUse && slots_[i].udpIdHeld && slots_[i].socket == e) onAttemptError(i, f);
   }
 }
 

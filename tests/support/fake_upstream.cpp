@@ -139,13 +139,16 @@ struct FakeUpstream::Impl {
   tcp::acceptor acceptor;
   std::array<uint8_t, 65536> buf{};
   udp::endpoint peer;
+  uint64_t udpIndex = 0;  // of the UDP query respond() saw last (this thread only)
 
   // The replies to send for one query, in order (spoof modes send two).
   std::vector<std::vector<uint8_t>> respond(const uint8_t* p, size_t n, bool overTcp,
                                             uint16_t sourcePort = 0) {
     auto q = parse(p, n);
     if (!q) return {};
-    (overTcp ? self.tcpQueries_ : self.udpQueries_).fetch_add(1);
+    const uint64_t before = (overTcp ? self.tcpQueries_ : self.udpQueries_).fetch_add(1);
+    if (!overTcp) udpIndex = before;
+    const uint32_t nth = static_cast<uint32_t>(++self.numbered_);
     {
       std::lock_guard lock(self.mutex_);
       if (self.received_.size() >= kKeep) self.received_.erase(self.received_.begin());
@@ -186,6 +189,15 @@ struct FakeUpstream::Impl {
                                          'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
         return {build(*q, other, q->id, 0, false, spoof), normal()};
       }
+      case Mode::Numbered:
+        return {build(*q, q->qname, q->id, 0, false,
+                      q->type == 1 ? std::vector<uint32_t>{0xC0000200 + nth} : none)};
+      case Mode::CaseFold: {
+        if (overTcp) return {normal()};
+        auto lower = q->qname;
+        for (auto& b : lower) b = static_cast<uint8_t>(std::tolower(b));
+        return {build(*q, lower, q->id, 0, false, q->type == 1 ? one : none)};
+      }
       case Mode::Garbage: {
         std::vector<uint8_t> junk;
         wr16(junk, q->id);
@@ -212,7 +224,7 @@ struct FakeUpstream::Impl {
   }
 
   void sendUdp(std::vector<std::vector<uint8_t>> replies, udp::endpoint to) {
-    const auto delay = std::chrono::milliseconds(self.delayMs_.load());
+    const auto delay = self.delayFor(udpIndex);
     if (delay.count() == 0) {
       boost::system::error_code ignored;
       for (const auto& r : replies) udpSocket.send_to(asio::buffer(r), to, 0, ignored);
@@ -329,6 +341,21 @@ void FakeUpstream::clear() {
   received_.clear();
   udpQueries_.store(0);
   tcpQueries_.store(0);
+}
+
+}  // namespace moat::testing
+
+namespace moat::testing {
+
+void FakeUpstream::setDelays(std::vector<std::chrono::milliseconds> delays) {
+  std::lock_guard lock(mutex_);
+  delays_ = std::move(delays);
+}
+
+std::chrono::milliseconds FakeUpstream::delayFor(uint64_t udpIndex) const {
+  std::lock_guard lock(mutex_);
+  if (delays_.empty()) return std::chrono::milliseconds(delayMs_.load());
+  return delays_[std::min<size_t>(udpIndex, delays_.size() - 1)];
 }
 
 }  // namespace moat::testing

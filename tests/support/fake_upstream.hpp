@@ -37,6 +37,9 @@ class FakeUpstream {
                     // answering kSpoofAddress, then the real one
     Garbage,        // both transports: the query's ID with QR set, then bytes that are no DNS
                     // message (a label running past the end of the packet)
+    Numbered,       // as Answer, but the Nth query (both transports, from 1) gets 192.0.2.N
+    CaseFold,       // UDP: as Answer, but the question comes back lowercased (an upstream that
+                    // does not keep the case of names); TCP: as Answer
   };
   static constexpr std::string_view kSpoofAddress = "203.0.113.66";
 
@@ -66,6 +69,9 @@ class FakeUpstream {
   unsigned largeCount() const { return largeCount_.load(); }
   // Replies (UDP and TCP) are sent this long after the query arrived.
   void setDelay(std::chrono::milliseconds delay) { delayMs_.store(delay.count()); }
+  // UDP query k (from 0) waits delays[k], the last one repeating; replaces setDelay's for UDP.
+  void setDelays(std::vector<std::chrono::milliseconds> delays);
+  std::chrono::milliseconds delayFor(uint64_t udpIndex) const;
 
   uint64_t udpQueries() const { return udpQueries_.load(); }
   uint64_t tcpQueries() const { return tcpQueries_.load(); }
@@ -83,6 +89,8 @@ class FakeUpstream {
   std::atomic<uint32_t> answerAddress_{0xC0000201};  // 192.0.2.1
   std::atomic<unsigned> largeCount_{50};
   std::atomic<int64_t> delayMs_{0};
+  std::atomic<uint64_t> numbered_{0};
+  std::vector<std::chrono::milliseconds> delays_;  // guarded by mutex_
   std::atomic<uint64_t> udpQueries_{0};
   std::atomic<uint64_t> tcpQueries_{0};
   mutable std::mutex mutex_;
