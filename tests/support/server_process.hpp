@@ -37,6 +37,7 @@ class ServerProcess {
   ~ServerProcess();
 
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   uint16_t port() const { return port_; }
   std::string stdoutText() const;
   std::string stderrText() const;
