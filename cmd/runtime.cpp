@@ -96,6 +96,9 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
     for (const auto& k : keys) {
       if (std::find(ctx.zones.begin(), ctx.zones.end(), k.zone) == ctx.zones.end()) ctx.zones.push_back(k.zone);
     }
+    for (const conf::Directive& d : block.directives) {
+      if (d.name.text == "view" && !d.args.empty()) ctx.view = d.args.front().text;
+    }
 
     // One instance of each plugin per block, shared by all its keys (as CoreDNS), in
     // execution order.

@@ -28,6 +28,8 @@ using dns::server::HttpRoute;
 struct SetupContext {
   const conf::ServerBlock* block = nullptr;
   std::vector<std::string> zones;                // the block's zones, normalised ("example.org.")
+  // The block's view name (`view NAME`), empty when it has none: the `view` label of metrics.
+  std::string view;
   std::vector<const conf::Directive*> stanzas;   // this plugin's directives in the block, in order
   std::string baseDir;                           // the Corefile's directory, for relative paths
   std::span<boost::asio::io_context* const> loops;  // one event loop per worker
