@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "conf/args.hpp"
 #include "conf/zone.hpp"
@@ -53,6 +54,7 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
   Runtime rt;
   auto table = std::make_shared<plugins::RouteTable>();
   std::map<ListenerKey, uint16_t> listenerIds;
+  std::set<std::pair<uint16_t, std::string>> unfiltered;  // listener and zone of view-less blocks
   std::string baseDir = std::filesystem::path(corefile.path).parent_path().string();
   // Every handler that reports readiness in a block that loads `ready` (CoreDNS's rule).
   auto readiness = std::make_shared<std::vector<std::shared_ptr<const plugins::Readiness>>>();
@@ -120,6 +122,9 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
       if (*handler) chain->add(std::move(*handler));
     }
     chain->zone = ctx.zones.empty() ? "." : ctx.zones.front();
+    for (const auto& h : chain->handlers) {
+      if (auto filter = std::dynamic_pointer_cast<const plugins::BlockFilter>(h)) chain->filter = filter;
+    }
     bool loadsReady = std::any_of(block.directives.begin(), block.directives.end(),
                                   [](const conf::Directive& d) { return d.name.text == "ready"; });
     if (loadsReady) {
@@ -142,15 +147,14 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
           rt.listeners.push_back({address, key.port, it->second});
         }
         plugins::ListenerRoutes& routes = table->listeners[it->second];
-        size_t before = routes.zones.size();
-        int index = routes.zones.add(key.zone);
-        if (routes.zones.size() == before) {
+        // Blocks with a view may share a zone and listener with any others (they are tried in
+        // Corefile order); two without one may not (CoreDNS's "already defined").
+        if (!chain->filter && !unfiltered.emplace(it->second, key.zone).second) {
           return conf::errorAt(key.pos, "zone '" + key.zone + "' is already defined on " +
                                             (address.empty() ? "port " : address + ":") +
                                             std::to_string(key.port));
         }
-        routes.chains.resize(static_cast<size_t>(index) + 1);
-        routes.chains[static_cast<size_t>(index)] = chain;
+        routes.add(key.zone, chain);
         routes.acceptsAnyClass = routes.acceptsAnyClass || hasForward;
       }
     }

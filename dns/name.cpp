@@ -1,6 +1,5 @@
 #include "dns/name.hpp"
 
-#include <cstdio>
 #include <cstring>
 
 #include "dns/wire.hpp"
@@ -46,11 +45,12 @@ std::optional<WireName> nameFromText(std::string_view text) {
   return out;
 }
 
-void appendNameText(std::string& out, std::span<const uint8_t> wire) {
+size_t writeNameText(std::span<const uint8_t> wire, char* out) {
+  size_t n = 0;
   size_t off = 0;
   if (wire.empty() || wire[0] == 0) {
-    out.push_back('.');
-    return;
+    out[n++] = '.';
+    return n;
   }
   while (off < wire.size() && wire[off] != 0) {
     uint8_t len = wire[off++];
@@ -58,18 +58,26 @@ void appendNameText(std::string& out, std::span<const uint8_t> wire) {
       auto c = static_cast<unsigned char>(wire[off]);
       if (c == '.' || c == '\\' || c == '"' || c == '(' || c == ')' || c == ';' || c == '@' ||
           c == '$') {
-        out.push_back('\\');
-        out.push_back(static_cast<char>(c));
+        out[n++] = '\\';
+        out[n++] = static_cast<char>(c);
       } else if (c <= 0x20 || c >= 0x7f) {
-        char buf[5];
-        std::snprintf(buf, sizeof buf, "\\%03u", c);
-        out.append(buf);
+        out[n++] = '\\';
+        out[n++] = static_cast<char>('0' + c / 100);
+        out[n++] = static_cast<char>('0' + c / 10 % 10);
+        out[n++] = static_cast<char>('0' + c % 10);
       } else {
-        out.push_back(static_cast<char>(c));
+        out[n++] = static_cast<char>(c);
       }
     }
-    out.push_back('.');
+    out[n++] = '.';
   }
+  return n;
+}
+
+void appendNameText(std::string& out, std::span<const uint8_t> wire) {
+  const size_t at = out.size();
+  out.resize(at + maxNameText(wire));
+  out.resize(at + writeNameText(wire, out.data() + at));
 }
 
 std::string nameToText(std::span<const uint8_t> wire) {

@@ -21,6 +21,10 @@ std::optional<WireName> nameFromText(std::string_view text);
 std::string nameToText(std::span<const uint8_t> wire);
 // The same, appended to `out` (lets hot-path callers reuse a buffer).
 void appendNameText(std::string& out, std::span<const uint8_t> wire);
+// The same, written to `out`, which has room for maxNameText(wire) characters; returns the
+// length written. For callers that may not allocate.
+size_t writeNameText(std::span<const uint8_t> wire, char* out);
+inline size_t maxNameText(std::span<const uint8_t> wire) { return wire.size() * 4 + 1; }
 
 void lowercaseInPlace(std::span<uint8_t> wire);
 WireName lowercased(std::span<const uint8_t> wire);

@@ -30,6 +30,10 @@ struct Endpoint {
   uint16_t port() const;
   // Address as text without brackets, written into `out` (at least INET6_ADDRSTRLEN bytes).
   std::string_view addressText(std::array<char, 64>& out) const;
+  // The address as Go's net package sees it: 4 bytes for IPv4, also when it reached a
+  // dual-stack socket as an IPv4-mapped IPv6 address, else 16. Returns AF_INET or AF_INET6
+  // (0 when there is no address) and fills `out`.
+  int address(std::array<uint8_t, 16>& out) const;
 };
 
 struct Query;

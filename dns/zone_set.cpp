@@ -21,18 +21,22 @@ int ZoneSet::addWire(WireName zone) {
   return static_cast<int>(zones_.size() - 1);
 }
 
+int ZoneSet::find(std::span<const uint8_t> lowerName) const {
+  for (size_t i = 0; i < zones_.size(); ++i) {
+    const WireName& z = zones_[i];
+    if (z.size() == lowerName.size() && std::memcmp(z.data(), lowerName.data(), z.size()) == 0) {
+      return static_cast<int>(i);
+    }
+  }
+  return kNone;
+}
+
 int ZoneSet::longestMatch(std::span<const uint8_t> name) const {
   // Suffixes from longest to shortest; the first that is a zone wins. Zones are few per block,
   // so a linear scan per suffix beats hashing here.
   size_t off = 0;
   while (off < name.size()) {
-    size_t rest = name.size() - off;
-    for (size_t i = 0; i < zones_.size(); ++i) {
-      const WireName& z = zones_[i];
-      if (z.size() == rest && std::memcmp(z.data(), name.data() + off, rest) == 0) {
-        return static_cast<int>(i);
-      }
-    }
+    if (const int zone = find(name.subspan(off)); zone != kNone) return zone;
     if (name[off] == 0) break;
     off += name[off] + 1u;
   }

@@ -21,6 +21,8 @@ class ZoneSet {
   int add(std::string_view zoneText);
   int addWire(WireName zone);
 
+  // Index of the zone equal to `lowerName`, kNone if none.
+  int find(std::span<const uint8_t> lowerName) const;
   // Index of the longest zone that `lowerName` equals or lies below, kNone if none.
   int longestMatch(std::span<const uint8_t> lowerName) const;
   bool contains(std::span<const uint8_t> lowerName) const { return longestMatch(lowerName) != kNone; }

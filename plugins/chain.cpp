@@ -54,15 +54,44 @@ void ChainRunner::dispatch(dns::Query& q) {
   if (!table || q.listener >= table->listeners.size()) return refuse(q);
   const ListenerRoutes& routes = table->listeners[q.listener];
   if (q.view.question.qclass != dns::rrclass::IN && !routes.acceptsAnyClass) return refuse(q);
-  int zone = routes.zones.longestMatch(q.view.question.lowerName());
-  if (zone == dns::ZoneSet::kNone) {
+  const Chain* chain = routes.route(q);
+  if (chain == nullptr) {
     bump(slots_[q.worker].stats.refusedNoZone);
     return refuse(q);
   }
-  const Chain& chain = *routes.chains[static_cast<size_t>(zone)];
-  if (chain.handlers.empty()) return refuse(q);  // a block without plugins (as CoreDNS)
-  q.route = &chain;
-  run(q, chain, 0);
+  q.route = chain;
+  run(q, *chain, 0);
+}
+
+void ListenerRoutes::add(const std::string& zone, std::shared_ptr<const Chain> chain) {
+  const auto index = static_cast<size_t>(zones.add(zone));
+  if (chains.size() <= index) chains.resize(index + 1);
+  chains[index].push_back(std::move(chain));
+}
+
+const Chain* ListenerRoutes::route(const dns::Query& q,
+                                   std::vector<const Chain*>* rejected) const {
+  auto admits = [&](const Chain& c) {
+    if (!c.filter || c.filter->admits(q)) return true;
+    if (rejected != nullptr) rejected->push_back(&c);
+    return false;
+  };
+  const auto name = q.view.question.lowerName();
+  // Every suffix that is a zone, longest first; the root is tried last, below.
+  for (size_t off = 0; off < name.size() && name[off] != 0; off += name[off] + 1u) {
+    const int zone = zones.find(name.subspan(off));
+    if (zone == dns::ZoneSet::kNone) continue;
+    for (const auto& chain : chains[static_cast<size_t>(zone)]) {
+      if (chain->handlers.empty()) return nullptr;  // a block without plugins (as CoreDNS)
+      if (admits(*chain)) return chain.get();
+    }
+  }
+  const int root = zones.find(name.subspan(name.size() - 1));
+  if (root == dns::ZoneSet::kNone) return nullptr;
+  for (const auto& chain : chains[static_cast<size_t>(root)]) {
+    if (!chain->handlers.empty() && admits(*chain)) return chain.get();
+  }
+  return nullptr;
 }
 
 void ChainRunner::run(dns::Query& q, const Chain& chain, size_t from) {

@@ -14,11 +14,21 @@
 
 namespace moat::plugins {
 
+// Whether a server block takes a query, decided before its chain runs (CoreDNS's
+// dnsserver.Viewer, which the `view` plugin implements).
+class BlockFilter {
+ public:
+  virtual ~BlockFilter() = default;
+  virtual bool admits(const dns::Query& q) const = 0;
+  virtual std::string_view viewName() const = 0;
+};
+
 // One server block's handlers, in execution order.
 struct Chain {
   std::vector<HandlerPtr> handlers;
   std::vector<bool> observes;  // handlers[i]->observesReplies(), cached
   std::string zone;            // the block zone this chain was reached by (for logs and metrics)
+  std::shared_ptr<const BlockFilter> filter;  // null: the block takes every query of its zones
 
   void add(HandlerPtr handler) {
     observes.push_back(handler->observesReplies());
@@ -26,11 +36,21 @@ struct Chain {
   }
 };
 
-// What one listener (address + port) serves: zones, longest match wins, each with its chain.
+// What one listener (address + port) serves: zones, each with the chains of the blocks that
+// serve it, in Corefile order.
 struct ListenerRoutes {
   dns::ZoneSet zones;
-  std::vector<std::shared_ptr<const Chain>> chains;  // indexed like zones
+  std::vector<std::vector<std::shared_ptr<const Chain>>> chains;  // indexed like zones
   bool acceptsAnyClass = false;  // a forward is configured: non-IN classes pass (as CoreDNS)
+
+  // The block that serves `q`, as CoreDNS's Server.ServeDNS picks it: the zones the name is
+  // in from the longest, then "."; within a zone the first block in Corefile order whose
+  // filter admits the query or that has none. A zone whose block has no plugins answers
+  // REFUSED (nullptr), as does a name no admitting block serves. `rejected`, when given,
+  // collects the blocks whose filter turned the query away, in the order they were tried.
+  const Chain* route(const dns::Query& q, std::vector<const Chain*>* rejected = nullptr) const;
+  // Adds `chain` as the next block serving `zone`.
+  void add(const std::string& zone, std::shared_ptr<const Chain> chain);
 };
 
 struct RouteTable {

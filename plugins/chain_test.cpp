@@ -77,9 +77,8 @@ struct Fixture {
     a->add(chaser);
     auto b = std::make_shared<Chain>();
     b->add(answer);
-    routes.chains.resize(2);
-    routes.chains[static_cast<size_t>(routes.zones.add("a."))] = a;
-    routes.chains[static_cast<size_t>(routes.zones.add("b."))] = b;
+    routes.add("a.", a);
+    routes.add("b.", b);
     runner.publish(table);
   }
 
@@ -126,8 +125,7 @@ TEST_CASE("subqueries nest only so deep: a chain of them ends instead of looping
   auto loop = std::make_shared<Chain>();
   loop->add(f.chaser);
   loop->add(f.answer);  // reached once the chaser cannot go deeper
-  table->listeners[0].chains.resize(1);
-  table->listeners[0].chains[static_cast<size_t>(table->listeners[0].zones.add("."))] = loop;
+  table->listeners[0].add(".", loop);
   f.runner.publish(table);
   dns::Query q;
   f.ask(q, "start.a.");
@@ -148,8 +146,7 @@ TEST_CASE("no zone: REFUSED; off the end of the chain: SERVFAIL with an error") 
   };
   auto passChain = std::make_shared<Chain>();
   passChain->add(std::make_shared<Pass>());
-  table->listeners[0].chains.resize(1);
-  table->listeners[0].chains[static_cast<size_t>(table->listeners[0].zones.add("example.org."))] = passChain;
+  table->listeners[0].add("example.org.", passChain);
   f.runner.publish(table);
   dns::Query q1, q2;
   f.ask(q1, "www.example.com.");
@@ -194,8 +191,7 @@ TEST_CASE("observers see the reply as the client gets it, and the size the chain
   chain->add(std::make_shared<Big>());
   auto table = std::make_shared<RouteTable>();
   table->listeners.emplace_back();
-  table->listeners[0].chains.resize(1);
-  table->listeners[0].chains[static_cast<size_t>(table->listeners[0].zones.add("."))] = chain;
+  table->listeners[0].add(".", chain);
   ChainRunner runner(1);
   runner.publish(table);
   CaptureSink sink;

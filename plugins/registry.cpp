@@ -21,13 +21,14 @@
 #include "plugins/prometheus/prometheus.hpp"
 #include "plugins/ready/ready.hpp"
 #include "plugins/reload/reload.hpp"
+#include "plugins/view/view.hpp"
 #include "plugins/whoami/whoami.hpp"
 
 namespace moat::plugins {
 
 namespace {
 
-const std::array<PluginSpec, 15> kPlugins = {{
+const std::array<PluginSpec, 16> kPlugins = {{
     {"reload", true, reload::setupReload},
     {"bind", false, bind::setupBind},
     {"health", true, health::setupHealth},
@@ -44,6 +45,8 @@ const std::array<PluginSpec, 15> kPlugins = {{
     // Answers private names nothing above answered; before whoami, which answers everything.
     {"private", false, private_zone::setupPrivate, true},
     {"whoami", false, whoami::setupWhoami},
+    // Last, as in CoreDNS's plugin.cfg: it chose the block before the chain ran.
+    {"view", true, view::setupView},
 }};
 
 // Every plugin of CoreDNS's plugin.cfg (1.14), so a missing plugin is told apart from a typo.

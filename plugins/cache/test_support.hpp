@@ -265,8 +265,7 @@ struct Server {
     auto table = std::make_shared<RouteTable>();
     table->listeners.emplace_back();
     auto& routes = table->listeners[0];
-    routes.chains.resize(1);
-    routes.chains[static_cast<size_t>(routes.zones.add("."))] = chain;
+    routes.add(".", chain);
     runner.publish(table);
   }
   ~Server() { runner.publish(nullptr); }

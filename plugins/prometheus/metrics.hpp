@@ -42,7 +42,7 @@ struct BlockLabels {
   std::string server;                // "dns://:53", "dns://127.0.0.1:1053"
   std::vector<std::string> zones;    // the block's zones ("." when none); zone label = longest match
   std::vector<std::string> plugins;  // plugin names for coredns_plugin_enabled and the plugin label
-  std::string view;                  // always "": Moat has no `view` plugin
+  std::string view;                  // the block's `view` name, "" without one
 };
 
 // What one answered query contributes.

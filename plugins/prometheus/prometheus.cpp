@@ -37,6 +37,7 @@ BlockLabels blockLabels(const SetupContext& ctx) {
     std::sort(labels.plugins.begin(), labels.plugins.end());
   }
   labels.server = serverLabel(ctx);
+  labels.view = ctx.view;
   labels.zones = ctx.zones;
   if (labels.zones.empty()) labels.zones.push_back(".");
   return labels;

@@ -14,25 +14,6 @@ namespace {
 
 constexpr std::string_view kPlugin = "whoami";
 
-// The client's address as RR data: 4 bytes for IPv4 (also when it reached a dual-stack socket
-// as an IPv4-mapped IPv6 address, as Go reports it), 16 for IPv6, 0 if unknown.
-size_t clientAddress(const dns::Endpoint& client, std::array<uint8_t, 16>& out) {
-  if (client.family() == AF_INET) {
-    std::memcpy(out.data(), &reinterpret_cast<const sockaddr_in&>(client.addr).sin_addr, 4);
-    return 4;
-  }
-  if (client.family() == AF_INET6) {
-    const in6_addr& a = reinterpret_cast<const sockaddr_in6&>(client.addr).sin6_addr;
-    if (IN6_IS_ADDR_V4MAPPED(&a)) {
-      std::memcpy(out.data(), &a.s6_addr[12], 4);
-      return 4;
-    }
-    std::memcpy(out.data(), &a, 16);
-    return 16;
-  }
-  return 0;
-}
-
 }  // namespace
 
 Verdict WhoamiHandler::onQuery(dns::Query& q) {
@@ -55,8 +36,11 @@ Verdict WhoamiHandler::onQuery(dns::Query& q) {
   dns::MessageWriter w(q.reply);
   w.startReply(q.requestBytes(), q.view, dns::RCode::NoError, /*aa=*/true);
 
+  // The client's address as RR data: 4 bytes for IPv4 (also when it reached a dual-stack
+  // socket as an IPv4-mapped IPv6 address, as Go reports it), 16 for IPv6, 0 if unknown.
   std::array<uint8_t, 16> addr;
-  size_t addrLen = clientAddress(q.client, addr);
+  const int family = q.client.address(addr);
+  const size_t addrLen = family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
   if (addrLen != 0) {
     w.addRR(dns::Section::Additional, qname, addrLen == 4 ? dns::rrtype::A : dns::rrtype::AAAA,
             question.qclass, 0, std::span<const uint8_t>(addr.data(), addrLen));

@@ -254,6 +254,42 @@ std::vector<uint8_t> exchangeUdp(uint16_t port, const std::vector<uint8_t>& quer
   return reply;
 }
 
+std::vector<uint8_t> exchangeUdpFrom(const std::string& source, uint16_t port,
+                                     const std::vector<uint8_t>& query,
+                                     std::chrono::milliseconds timeout) {
+  const bool v6 = source.find(':') != std::string::npos;
+  sockaddr_storage from{}, to{};
+  socklen_t len = 0;
+  if (v6) {
+    auto& f = reinterpret_cast<sockaddr_in6&>(from);
+    auto& t = reinterpret_cast<sockaddr_in6&>(to);
+    f.sin6_family = t.sin6_family = AF_INET6;
+    REQUIRE(::inet_pton(AF_INET6, source.c_str(), &f.sin6_addr) == 1);
+    t.sin6_addr = in6addr_loopback;
+    t.sin6_port = htons(port);
+    len = sizeof(sockaddr_in6);
+  } else {
+    auto& f = reinterpret_cast<sockaddr_in&>(from);
+    f.sin_family = AF_INET;
+    REQUIRE(::inet_pton(AF_INET, source.c_str(), &f.sin_addr) == 1);
+    reinterpret_cast<sockaddr_in&>(to) = loopback(port);
+    len = sizeof(sockaddr_in);
+  }
+  std::vector<uint8_t> reply(65535);
+  int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+  ssize_t n = -1;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&from), len) == 0 &&
+      ::sendto(fd, query.data(), query.size(), 0, reinterpret_cast<sockaddr*>(&to), len) >= 0) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) > 0) {
+      n = ::recv(fd, reply.data(), reply.size(), 0);
+    }
+  }
+  ::close(fd);
+  reply.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return reply;
+}
+
 std::vector<uint8_t> exchangeTcp(uint16_t port, const std::vector<uint8_t>& query,
                                  std::chrono::milliseconds timeout) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -75,6 +75,11 @@ HttpReply httpGet(uint16_t port, const std::string& path);
 // Sends one query over UDP or TCP to 127.0.0.1:port, returns the raw reply (empty on timeout).
 std::vector<uint8_t> exchangeUdp(uint16_t port, const std::vector<uint8_t>& query,
                                  std::chrono::milliseconds timeout = std::chrono::seconds(3));
+// The same over UDP from the loopback address `source` ("127.0.0.2", "::1") to `server`
+// (127.0.0.1 or ::1, the family of `source`): how tests play clients of several networks.
+std::vector<uint8_t> exchangeUdpFrom(const std::string& source, uint16_t port,
+                                     const std::vector<uint8_t>& query,
+                                     std::chrono::milliseconds timeout = std::chrono::seconds(3));
 std::vector<uint8_t> exchangeTcp(uint16_t port, const std::vector<uint8_t>& query,
                                  std::chrono::milliseconds timeout = std::chrono::seconds(3));
 
