@@ -258,7 +258,18 @@ class Compiler {
     return std::nullopt;
   }
 
+  // Parsing and evaluating recurse once per level of nesting: bound it, or `((((...` and
+  // `not not not ...` would run the stack out.
+  static constexpr int kMaxDepth = 64;
+  struct Depth {
+    explicit Depth(int& d) : d_(++d) {}
+    ~Depth() { --d_; }
+    int& d_;
+  };
+
   Index expression(int minPrecedence) {
+    Depth guard(depth_);
+    if (depth_ > kMaxDepth) return fail(tok_.offset, "expression nested too deeply");
     auto lhs = unary();
     if (!lhs) return lhs;
     int32_t left = *lhs;
@@ -306,6 +317,8 @@ class Compiler {
   }
 
   Index unary() {
+    Depth guard(depth_);
+    if (depth_ > kMaxDepth) return fail(tok_.offset, "expression nested too deeply");
     if (isWord("not") || isPunct("!")) {
       const uint32_t at = tok_.offset;
       if (auto err = advance()) return *err;
@@ -525,6 +538,7 @@ class Compiler {
   std::string_view src_;
   size_t pos_ = 0;
   Tok tok_;
+  int depth_ = 0;
 };
 
 conf::Result<Program> Program::compile(std::span<const conf::Token> words, std::string_view plugin) {

@@ -159,6 +159,7 @@ TEST_CASE("expression: errors name the position and what is wrong") {
     uint32_t col;
     const char* message;
   };
+  const std::string kDeep(100, '(');
   const Case cases[] = {
       {"foo() == 'A'", 10, "unknown function 'foo'"},
       {"type() + 'A'", 17, "'+' is not supported"},
@@ -176,13 +177,14 @@ TEST_CASE("expression: errors name the position and what is wrong") {
       {"type() == 'A' type()", 24, "unexpected 'type'"},
       {"not name()", 10, "invalid operation: not string"},
       {"name().x", 16, "'.' is not supported"},
+      {kDeep.c_str(), 0, "nested too deeply"},  // col 0: wherever the limit is hit
   };
   for (const auto& c : cases) {
     CAPTURE(c.text);
     auto p = compile(c.text);
     REQUIRE_FALSE(p.ok());
     CHECK(p.error().pos.line == 7);
-    CHECK(p.error().pos.col == c.col);
+    if (c.col != 0) CHECK(p.error().pos.col == c.col);
     CHECK(p.error().message.find(c.message) != std::string::npos);
     CHECK(p.error().message.rfind("view: expression: ", 0) == 0);
   }
