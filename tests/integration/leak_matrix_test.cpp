@@ -28,36 +28,6 @@ const std::vector<std::string> kMissing = {
 
 const std::vector<std::string> kPublic = {"www.example.com", "api.internal.company.example.org"};
 
-// Asks every name in `names` with every qtype over UDP and TCP; each reply must be the private
-// answer of the name's deepest private zone (refused for names under `refusing`), and none of
-// `upstreams` may have seen anything under a private zone.
-void expectBlocked(uint16_t port, const std::vector<std::string>& names, const std::vector<std::string>& declared,
-                   const std::vector<const FakeUpstream*>& upstreams, const std::string& refusing = "") {
-  auto zones = privateZones(declared);
-  std::vector<std::string> wrong;
-  for (const Asked& a : askAll(port, names, allTypes())) {
-    std::string zone = deepestZone(canonical(a.name), zones);
-    REQUIRE_MESSAGE(!zone.empty(), a.name << " is not private");
-    std::string why = check(a, !refusing.empty() && atOrUnder(zone, refusing) ? refused() : miss(zone));
-    if (!why.empty()) wrong.push_back(why);
-  }
-  CHECK_MESSAGE(wrong.empty(), wrong.size() << " wrong answers:\n  " << join(wrong));
-  for (const FakeUpstream* up : upstreams) {
-    auto leaked = seenUnder(*up, zones);
-    CHECK_MESSAGE(leaked.empty(), "LEAKED to " << up->address() << ":\n  " << join(leaked));
-  }
-}
-
-// Public names reach `upstream` over both transports and its answers come back.
-void expectForwarded(uint16_t port, const std::vector<std::string>& names, const FakeUpstream& upstream) {
-  for (const Asked& a : askAll(port, names, {"A", "TXT"})) {
-    std::string why = check(a, forwarded());
-    CHECK_MESSAGE(why.empty(), why);
-    CHECK_MESSAGE(saw(upstream, a.name, typeCode(a.type)),
-                  a.what() << " did not reach " << upstream.address() << "; it saw:\n  " << everythingSeen(upstream));
-  }
-}
-
 std::string hostsFile(const TempDir& dir) {
   return dir.write("hosts", "10.0.0.5 api.internal.company\n10.0.0.6 db.internal.company\n");
 }

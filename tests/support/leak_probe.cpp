@@ -6,6 +6,8 @@
 #include <cctype>
 #include <sstream>
 
+#include <doctest/doctest.h>
+
 #include "tests/support/server_process.hpp"
 
 namespace moat::testing::leak {
@@ -125,7 +127,8 @@ std::string Asked::what() const {
 }
 
 std::vector<Asked> askAll(uint16_t port, const std::vector<std::string>& names,
-                          const std::vector<std::string>& types, bool udp, bool tcp) {
+                          const std::vector<std::string>& types, bool udp, bool tcp,
+                          const std::string& source) {
   std::vector<Asked> out;
   uint16_t id = 1;
   for (const auto& name : names) {
@@ -134,7 +137,8 @@ std::vector<Asked> askAll(uint16_t port, const std::vector<std::string>& names,
         bool overTcp = transport == 1;
         if ((overTcp && !tcp) || (!overTcp && !udp)) continue;
         auto query = makeQuery({.name = name, .type = typeCode(type), .id = id++, .edns = 1232});
-        auto wire = overTcp ? exchangeTcp(port, query) : exchangeUdp(port, query);
+        auto wire = overTcp ? exchangeTcpFrom(source, port, query)
+                            : exchangeUdpFrom(source, port, query);
         Asked a{name, type, overTcp, {}};
         if (!wire.empty()) a.reply = decode(wire);
         out.push_back(std::move(a));
@@ -249,6 +253,36 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep) {
     out += p;
   }
   return out;
+}
+
+void expectBlocked(uint16_t port, const std::vector<std::string>& names,
+                   const std::vector<std::string>& declared,
+                   const std::vector<const FakeUpstream*>& upstreams, const std::string& refusing,
+                   const std::string& source) {
+  auto zones = privateZones(declared);
+  std::vector<std::string> wrong;
+  for (const Asked& a : askAll(port, names, allTypes(), true, true, source)) {
+    std::string zone = deepestZone(canonical(a.name), zones);
+    REQUIRE_MESSAGE(!zone.empty(), a.name << " is not private");
+    std::string why = check(a, !refusing.empty() && atOrUnder(zone, refusing) ? refused() : miss(zone));
+    if (!why.empty()) wrong.push_back(source + ": " + why);
+  }
+  CHECK_MESSAGE(wrong.empty(), wrong.size() << " wrong answers:\n  " << join(wrong));
+  for (const FakeUpstream* up : upstreams) {
+    auto leaked = seenUnder(*up, zones);
+    CHECK_MESSAGE(leaked.empty(), "LEAKED to " << up->address() << ":\n  " << join(leaked));
+  }
+}
+
+void expectForwarded(uint16_t port, const std::vector<std::string>& names,
+                     const FakeUpstream& upstream, const std::string& source) {
+  for (const Asked& a : askAll(port, names, {"A", "TXT"}, true, true, source)) {
+    std::string why = check(a, forwarded());
+    CHECK_MESSAGE(why.empty(), source << ": " << why);
+    CHECK_MESSAGE(saw(upstream, a.name, typeCode(a.type)),
+                  source << ": " << a.what() << " did not reach " << upstream.address()
+                         << "; it saw:\n  " << everythingSeen(upstream));
+  }
 }
 
 }  // namespace moat::testing::leak

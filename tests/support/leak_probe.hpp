@@ -41,9 +41,11 @@ struct Asked {
 };
 
 // One query for every name x type, over UDP and/or TCP (UDP first for each pair), with the RD
-// bit and distinct IDs. Sequential: each reply is in before the next query leaves.
+// bit and distinct IDs, from the loopback address `source`. Sequential: each reply is in before
+// the next query leaves.
 std::vector<Asked> askAll(uint16_t port, const std::vector<std::string>& names,
-                          const std::vector<std::string>& types, bool udp = true, bool tcp = true);
+                          const std::vector<std::string>& types, bool udp = true, bool tcp = true,
+                          const std::string& source = "127.0.0.1");
 
 // Names the upstream received at or under any of `zones` (health checks of "." are not under
 // any zone but "."), each as "name TYPE udp|tcp".
@@ -82,5 +84,18 @@ Expect forwarded();
 std::string check(const Asked& a, const Expect& e);
 
 std::string join(const std::vector<std::string>& parts, std::string_view sep = "\n  ");
+
+// Asks every name in `names` with every qtype over UDP and TCP from `source`; each reply must
+// be the private answer of the name's deepest private zone (refused for names under
+// `refusing`), and none of `upstreams` may have seen anything under a private zone.
+void expectBlocked(uint16_t port, const std::vector<std::string>& names,
+                   const std::vector<std::string>& declared,
+                   const std::vector<const FakeUpstream*>& upstreams, const std::string& refusing = "",
+                   const std::string& source = "127.0.0.1");
+
+// Public names asked from `source` reach `upstream` over both transports and its answers come
+// back.
+void expectForwarded(uint16_t port, const std::vector<std::string>& names,
+                     const FakeUpstream& upstream, const std::string& source = "127.0.0.1");
 
 }  // namespace moat::testing::leak

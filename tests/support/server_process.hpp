@@ -82,5 +82,8 @@ std::vector<uint8_t> exchangeUdpFrom(const std::string& source, uint16_t port,
                                      std::chrono::milliseconds timeout = std::chrono::seconds(3));
 std::vector<uint8_t> exchangeTcp(uint16_t port, const std::vector<uint8_t>& query,
                                  std::chrono::milliseconds timeout = std::chrono::seconds(3));
+std::vector<uint8_t> exchangeTcpFrom(const std::string& source, uint16_t port,
+                                     const std::vector<uint8_t>& query,
+                                     std::chrono::milliseconds timeout = std::chrono::seconds(3));
 
 }  // namespace moat::testing
