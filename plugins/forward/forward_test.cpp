@@ -99,7 +99,8 @@ TEST_CASE("forward: dead upstreams end in SERVFAIL within the attempt budget") {
 
 TEST_CASE("forward: a closed port fails over at once (ICMP refused on a connected socket)") {
   FakeUpstream good;
-  const uint16_t closed = testing::closedPort();
+  const testing::ClosedPort closedPort;
+  const uint16_t closed = closedPort.port();
   Harness h(block("forward . 127.0.0.1:" + std::to_string(closed) + " " + good.address() +
                   " {\n  policy sequential\n}"));
   auto o = h.ask(query("refused.example."));

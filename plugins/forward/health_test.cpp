@@ -20,7 +20,8 @@ using namespace std::chrono_literals;
 std::string closedAddress(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 
 TEST_CASE("forward: a failing upstream is probed, marked down, skipped, and recovers") {
-  const uint16_t port = testing::closedPort();
+  testing::ClosedPort closed;
+  const uint16_t port = closed.port();
   FakeUpstream good;
   Harness h(block("forward . " + closedAddress(port) + " " + good.address() +
                   " {\n  policy sequential\n  max_fails 1\n  health_check 50ms\n}"));
@@ -31,6 +32,7 @@ TEST_CASE("forward: a failing upstream is probed, marked down, skipped, and reco
   CHECK(hasA(h.ask(query("two.example.")).reply, "192.0.2.1"));
   CHECK(h.stats().failedAttempts.load() == failedBefore);  // the down upstream was not tried
   // Bring it up: the next probe gets a reply and resets the count.
+  closed.release();
   FakeUpstream revived(port);
   CHECK(h.runUntil([&] { return h.upstream(0, 0).fails.load() == 0; }, 3000ms));
   CHECK_FALSE(h.upstream(0, 0).probing.load());
@@ -65,7 +67,8 @@ TEST_CASE("forward: health probes ask `. IN NS` with RD, or as configured") {
 }
 
 TEST_CASE("forward: max_fails 0 disables health checking") {
-  const uint16_t port = testing::closedPort();
+  testing::ClosedPort closed;
+  const uint16_t port = closed.port();
   Harness h(
       block("forward . " + closedAddress(port) + " {\n  max_fails 0\n  health_check 10ms\n}"));
   CHECK(h.ask(query("q.example.")).reply.rcode == 2);
@@ -76,7 +79,8 @@ TEST_CASE("forward: max_fails 0 disables health checking") {
 }
 
 TEST_CASE("forward: with every upstream down one is tried anyway, unless failfast") {
-  const uint16_t port = testing::closedPort();
+  testing::ClosedPort closed;
+  const uint16_t port = closed.port();
   SUBCASE("random pick") {
     Harness h(
         block("forward . " + closedAddress(port) + " {\n  max_fails 1\n  health_check 20ms\n}"));
@@ -104,7 +108,8 @@ TEST_CASE("forward: with every upstream down one is tried anyway, unless failfas
 }
 
 TEST_CASE("forward: a handler rebuilt by a reload keeps a dead upstream down, and probes it") {
-  const uint16_t port = testing::closedPort();
+  testing::ClosedPort closed;
+  const uint16_t port = closed.port();
   FakeUpstream good;
   const std::string config = "forward . " + closedAddress(port) + " " + good.address() +
                              " {\n  policy sequential\n  max_fails 1\n  health_check 50ms\n}";
@@ -126,6 +131,7 @@ TEST_CASE("forward: a handler rebuilt by a reload keeps a dead upstream down, an
   CHECK(changed.upstream(0, 0).fails.load() == 0);
 
   // The upstream comes back: the rebuilt handler's probe sees it.
+  closed.release();
   FakeUpstream revived(port);
   CHECK(rebuilt.runUntil([&] { return rebuilt.upstream(0, 0).fails.load() == 0; }, 3000ms));
 }

@@ -99,7 +99,8 @@ TEST_CASE("forward: dropped before the loops ever ran (failed start)") {
 
 TEST_CASE("forward: two workers on two threads share upstream health, not in-flight state") {
   FakeUpstream good;
-  const uint16_t closed = testing::closedPort();
+  const testing::ClosedPort closedPort;
+  const uint16_t closed = closedPort.port();
   auto parsed = testing::parse(". {\n  forward . 127.0.0.1:" + std::to_string(closed) + " " +
                                good.address() +
                                " {\n    policy sequential\n    max_fails 1\n"

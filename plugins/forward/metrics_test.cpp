@@ -170,7 +170,8 @@ TEST_CASE("forward metrics: max_concurrent rejects") {
 }
 
 TEST_CASE("forward metrics: failed health probes per upstream, and all-down queries") {
-  const uint16_t port = closedPort();
+  const ClosedPort closed;
+  const uint16_t port = closed.port();
   const std::string to = "127.0.0.1:" + std::to_string(port);
   Harness h(block("forward . " + to + " {\n  max_fails 1\n  health_check 20ms\n}"));
   CHECK(h.ask(query("a.example.")).reply.rcode == 2);

@@ -127,7 +127,8 @@ TEST_CASE("forward: a silent TCP upstream times out into SERVFAIL") {
 
 TEST_CASE("forward: a refused TCP connect fails over at once") {
   FakeUpstream good;
-  const uint16_t closed = testing::closedPort();
+  const testing::ClosedPort closedPort;
+  const uint16_t closed = closedPort.port();
   Harness h(block("forward . 127.0.0.1:" + std::to_string(closed) + " " + good.address() +
                   " {\n  policy sequential\n}"));
   auto o = h.ask(query("r.example."), Proto::Tcp);

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <chrono>
 #include <memory>
@@ -59,12 +60,44 @@ inline conf::Result<std::vector<Stanza>> parse(const std::string& corefile,
   return parseStanzas(stanzas, baseDir, warnings);
 }
 
-// A port on 127.0.0.1 where nothing listens (bound once, then released).
-inline uint16_t closedPort() {
-  boost::asio::io_context io;
-  boost::asio::ip::udp::socket s(io, {boost::asio::ip::make_address_v4("127.0.0.1"), 0});
-  return s.local_endpoint().port();
-}
+// A port on 127.0.0.1 where nothing answers, held for the test's life so that no other process
+// (tests run in parallel, and every server's forward opens sockets on random ports) takes it:
+// a UDP socket bound to it but connected elsewhere, so anyone else's datagram gets ICMP port
+// unreachable, and a TCP socket bound to it that does not listen, so connections are reset.
+// release() frees it for a server the test starts there.
+class ClosedPort {
+ public:
+  ClosedPort() {
+    for (int attempt = 0; attempt < 100 && port_ == 0; ++attempt) {
+      boost::system::error_code ec;
+      udp_.open(boost::asio::ip::udp::v4());
+      udp_.bind({boost::asio::ip::make_address_v4("127.0.0.1"), 0});
+      const uint16_t port = udp_.local_endpoint().port();
+      udp_.connect({boost::asio::ip::make_address_v4("127.0.0.1"), 9});
+      tcp_.open(boost::asio::ip::tcp::v4());
+      tcp_.bind({boost::asio::ip::make_address_v4("127.0.0.1"), port}, ec);
+      if (!ec) {
+        port_ = port;
+      } else {
+        udp_.close();
+        tcp_.close();
+      }
+    }
+    REQUIRE(port_ != 0);
+  }
+  uint16_t port() const { return port_; }
+  void release() {
+    boost::system::error_code ignored;
+    udp_.close(ignored);
+    tcp_.close(ignored);
+  }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::ip::udp::socket udp_{io_};
+  boost::asio::ip::tcp::socket tcp_{io_};
+  uint16_t port_ = 0;
+};
 
 class RecordingRunner final : public Runner {
  public:

@@ -143,20 +143,26 @@ class Upstream {
  public:
   Upstream(Options o) : o_(o) {}
 
+  // UDP on a port the kernel picks, then TCP on the same one; when something else already holds
+  // that TCP port (other tests run in parallel), both are given up and the next port tried.
   bool bind() {
-    udp_ = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-    sockaddr_in a = loopback(0);
-    socklen_t len = sizeof a;
-    if (::bind(udp_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return false;
-    getsockname(udp_, reinterpret_cast<sockaddr*>(&a), &len);
-    tcp_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    int one = 1;
-    setsockopt(tcp_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(tcp_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(tcp_, 64) != 0) {
-      return false;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      udp_ = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+      sockaddr_in a = loopback(0);
+      socklen_t len = sizeof a;
+      if (::bind(udp_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return false;
+      getsockname(udp_, reinterpret_cast<sockaddr*>(&a), &len);
+      tcp_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      int one = 1;
+      setsockopt(tcp_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      if (::bind(tcp_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && listen(tcp_, 64) == 0) {
+        port_ = ntohs(a.sin_port);
+        return true;
+      }
+      close(tcp_);
+      close(udp_);
     }
-    port_ = ntohs(a.sin_port);
-    return true;
+    return false;
   }
   uint16_t port() const { return port_; }
 
