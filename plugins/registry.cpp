@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "conf/args.hpp"
+#include "plugins/acl/acl.hpp"
 #include "plugins/bind/bind.hpp"
 #include "plugins/cache/cache.hpp"
 #include "plugins/errors/errors.hpp"
@@ -27,7 +28,7 @@ namespace moat::plugins {
 
 namespace {
 
-const std::array<PluginSpec, 15> kPlugins = {{
+const std::array<PluginSpec, 16> kPlugins = {{
     {"reload", true, reload::setupReload},
     {"bind", false, bind::setupBind},
     {"health", true, health::setupHealth},
@@ -36,6 +37,9 @@ const std::array<PluginSpec, 15> kPlugins = {{
     {"errors", true, errors::setupErrors},
     {"log", false, log::setupLog},
     {"loadbalance", false, loadbalance::setupLoadbalance},
+    // Before cache, as in CoreDNS 1.14.7: a blocked client never gets an answer another client
+    // had cached. Several stanzas per block are its rules, in order.
+    {"acl", false, acl::setupAcl},
     {"cache", true, cache::setupCache},
     {"hosts", true, hosts::setupHosts},
     {"kubernetes", true, kubernetes::setupKubernetes},
