@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "conf/parser.hpp"
+#include "plugins/bind/bind.hpp"
 #include "plugins/reload/reload.hpp"
 
 namespace moat::app {
@@ -32,7 +33,35 @@ void Reloader::fail(const std::string& why) {
   spdlog::error("plugin/reload: Corefile changed but reload failed, keeping the running configuration: {}", why);
 }
 
-Reloader::Outcome Reloader::check() {
+namespace {
+
+// Whether the addresses the Corefile's `bind` directives resolve to now differ from those bound:
+// an interface gained or lost one. A directive that no longer resolves counts as a change, so
+// the rebuild reports it.
+bool bindAddressesMoved(const conf::Corefile& corefile, const std::vector<dns::server::ListenSpec>& bound) {
+  std::vector<std::string> now, before;
+  for (const conf::ServerBlock& block : corefile.blocks) {
+    std::vector<const conf::Directive*> stanzas;
+    for (const conf::Directive& d : block.directives) {
+      if (d.name.text == "bind") stanzas.push_back(&d);
+    }
+    auto addresses = plugins::bind::bindAddresses(stanzas);
+    if (!addresses) return true;
+    now.insert(now.end(), addresses->begin(), addresses->end());
+  }
+  for (const auto& spec : bound) {
+    if (!spec.address.empty()) before.push_back(spec.address);
+  }
+  for (auto* list : {&now, &before}) {
+    std::sort(list->begin(), list->end());
+    list->erase(std::unique(list->begin(), list->end()), list->end());
+  }
+  return now != before;
+}
+
+}  // namespace
+
+Reloader::Outcome Reloader::check(Trigger trigger) {
   std::vector<conf::Diag> warnings;
   conf::ParseOptions popts;
   popts.warnings = &warnings;
@@ -42,7 +71,7 @@ Reloader::Outcome Reloader::check() {
     return Outcome::Failed;
   }
   std::string hash = plugins::reload::corefileHash(*corefile);
-  if (hash == hash_) {
+  if (hash == hash_ && (trigger == Trigger::Interval || !bindAddressesMoved(*corefile, bound_))) {
     lastFailure_.clear();
     return Outcome::Unchanged;
   }
@@ -113,7 +142,7 @@ void Reloader::schedule(boost::asio::io_context& main, std::optional<std::chrono
 void Reloader::armSignal() {
   signals_->async_wait([this](const boost::system::error_code& ec, int) {
     if (ec) return;
-    check();
+    check(Trigger::Signal);
     armSignal();
   });
 }

@@ -46,9 +46,14 @@ class Reloader {
            std::vector<dns::server::ListenSpec> bound, std::string hash,
            dns::server::Server* server = nullptr);
 
+  // What asked for the check: the `reload` interval applies a changed Corefile only; a signal
+  // also applies an unchanged one whose `bind IFACE` addresses moved since it was loaded (as
+  // CoreDNS restarts on its signal and binds what the interfaces have then).
+  enum class Trigger { Interval, Signal };
+
   // Re-reads the Corefile and applies it if it changed. Runs on the caller's thread (the main
   // thread), never on a worker.
-  Outcome check();
+  Outcome check(Trigger trigger = Trigger::Interval);
 
   const std::string& hash() const { return hash_; }
   uint64_t failures() const { return stats_->failures(); }

@@ -102,11 +102,20 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
       if (d.name.text == "view" && !d.args.empty()) ctx.view = d.args.front().text;
     }
 
+    // Interface names are resolved here, on every load and reload, before the plugins whose
+    // metrics carry the address in their `server` label are set up.
+    std::vector<const conf::Directive*> bindStanzas;
+    for (const conf::Directive& d : block.directives) {
+      if (d.name.text == "bind") bindStanzas.push_back(&d);
+    }
+    auto addresses = plugins::bind::bindAddresses(bindStanzas);
+    if (!addresses) return addresses.error();
+    ctx.listenAddresses = *addresses;
+
     // One instance of each plugin per block, shared by all its keys (as CoreDNS), in
     // execution order.
     auto chain = std::make_shared<plugins::Chain>();
     bool hasForward = false;
-    std::vector<const conf::Directive*> bindStanzas;
     for (const plugins::PluginSpec& spec : plugins::registry()) {
       ctx.stanzas.clear();
       for (const conf::Directive& d : block.directives) {
@@ -115,7 +124,6 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
       if (ctx.stanzas.empty() && !spec.always) continue;
       // A block with no plugins stays one (REFUSED, as CoreDNS), private zones or not.
       if (ctx.stanzas.empty() && chain->handlers.empty()) continue;
-      if (spec.name == "bind") bindStanzas = ctx.stanzas;
       if (spec.name == "forward") hasForward = true;
       auto handler = spec.setup(ctx);
       if (!handler) return handler.error();
@@ -133,8 +141,6 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
       }
     }
 
-    auto addresses = plugins::bind::bindAddresses(bindStanzas);
-    if (!addresses) return addresses.error();
     if (addresses->empty()) addresses->push_back("");  // every address, as CoreDNS without bind
 
     for (const conf::ServerKey& key : keys) {

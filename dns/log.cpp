@@ -283,6 +283,14 @@ std::string_view typeName(uint16_t type) {
   return {};
 }
 
+std::optional<uint16_t> typeFromName(std::string_view name) {
+  // Configuration time only: a linear scan of the table is fine.
+  for (const TypeEntry& e : kTypes) {
+    if (e.name == name) return e.type;
+  }
+  return std::nullopt;
+}
+
 void appendTypeName(fmt::memory_buffer& out, uint16_t type) {
   std::string_view name = typeName(type);
   if (!name.empty()) {

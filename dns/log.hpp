@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include <boost/asio/io_context.hpp>
@@ -52,6 +53,9 @@ std::unique_ptr<spdlog::formatter> makeFormatter();
 // Text forms as CoreDNS (miekg/dns) prints them in log lines:
 // type "AAAA" / "TYPE65534", class "IN" / "CLASS7", rcode "NXDOMAIN" / "12".
 std::string_view typeName(uint16_t type);  // empty when the type has no mnemonic
+// The reverse, as miekg/dns's StringToType: exact and case-sensitive ("AAAA", "NSAP-PTR", and
+// "None" for 0); nullopt for anything else, "TYPE65534" included.
+std::optional<uint16_t> typeFromName(std::string_view name);
 void appendTypeName(fmt::memory_buffer& out, uint16_t type);
 void appendClassName(fmt::memory_buffer& out, uint16_t klass);
 void appendRcodeName(fmt::memory_buffer& out, unsigned rcode);

@@ -142,5 +142,17 @@ TEST_CASE("a worker's query-log lines reach the logger as one message once its h
   CHECK(sink->messages[0] == "direct");
 }
 
+TEST_CASE("typeFromName reverses typeName exactly, case and all, as miekg/dns's StringToType") {
+  for (uint16_t type : {uint16_t{0}, uint16_t{1}, uint16_t{23}, uint16_t{28}, uint16_t{65}, uint16_t{257},
+                        uint16_t{32769}, uint16_t{65535}}) {
+    CAPTURE(type);
+    CHECK(typeFromName(typeName(type)) == type);
+  }
+  CHECK(typeFromName("NSAP-PTR") == 23);
+  CHECK_FALSE(typeFromName("aaaa"));
+  CHECK_FALSE(typeFromName("TYPE28"));
+  CHECK_FALSE(typeFromName(""));
+}
+
 }  // namespace
 }  // namespace moat::logging

@@ -3,7 +3,8 @@
 // as the runtime reads it before building anything: every server key, and each block's stanzas
 // through the pure config parsers of the plugins (no files, no threads, no sockets). `forward`
 // stanzas naming a file (a resolv.conf) are skipped: reading one is I/O. The hosts plugin's
-// inline lines go through the hosts text parser.
+// inline lines go through the hosts text parser. `acl` rules are parsed into their matchers;
+// `bind` directives are resolved against a fixed interface table rather than the host's.
 #include <algorithm>
 #include <map>
 #include <string>
@@ -15,6 +16,8 @@
 #include "conf/zone.hpp"
 #include "dns/zone_set.hpp"
 #include "fuzz/fuzz_util.hpp"
+#include "plugins/acl/config.hpp"
+#include "plugins/bind/bind.hpp"
 #include "plugins/cache/config.hpp"
 #include "plugins/errors/config.hpp"
 #include "plugins/forward/config.hpp"
@@ -70,6 +73,18 @@ void parseBlock(const conf::ServerBlock& block, const std::vector<std::string>& 
     return !s.empty();
   };
 
+  if (withStanzas("acl")) check(plug::acl::parseConfig(ctx.stanzas, ctx.zones, &warnings));
+  if (withStanzas("bind")) {
+    // No getifaddrs in a fuzz target: a pretend host with a loopback and one other interface.
+    static const plug::bind::InterfaceTable kInterfaces = {
+        {"lo", {"127.0.0.1", "::1"}},
+        {"eth0", {"192.0.2.2", "fd00::2", "fe80::1%eth0"}},
+        {"down0", {}},
+    };
+    auto parsed = plug::bind::parseStanzas(ctx.stanzas);
+    check(parsed);
+    if (parsed) check(plug::bind::resolve(*parsed, kInterfaces));
+  }
   if (withStanzas("errors")) check(plug::errors::parseConfig(ctx.stanzas, &warnings));
   if (withStanzas("log")) check(plug::log::parseConfig(ctx.stanzas));
   if (withStanzas("loadbalance")) check(plug::loadbalance::parseConfig(ctx.stanzas));

@@ -263,6 +263,25 @@ corp.example:1053 10.0.0.0/8 {
     reload 10s 2s
 }
 """,
+    "acl_bind": b""". {
+    bind lo 192.0.2.2 {
+        except ::1
+    }
+    bind eth0 {
+        except fe80::1%eth0 192.0.2.2
+    }
+    acl {
+        allow net 192.168.1.0/24 2001:db8::/32
+        BLOCK type A AAAA net 192.168.0.0/16 10.0.0.1
+        filter type * net ::1
+        drop TYPE None CAA Net *
+    }
+    acl example.org 10.0.0.0/8 {
+        block type TXT
+    }
+    whoami
+}
+""",
     "imports_env": b"""import /fuzz/snippets.conf
 {$ZONE}:{%PORT%} {
     import common

@@ -30,6 +30,9 @@ struct SetupContext {
   std::vector<std::string> zones;                // the block's zones, normalised ("example.org.")
   // The block's view name (`view NAME`), empty when it has none: the `view` label of metrics.
   std::string view;
+  // The addresses the block's `bind` directives resolved to (interfaces expanded, `except`
+  // applied), empty without bind; filled by the runtime before any plugin is set up.
+  std::vector<std::string> listenAddresses;
   std::vector<const conf::Directive*> stanzas;   // this plugin's directives in the block, in order
   std::string baseDir;                           // the Corefile's directory, for relative paths
   std::span<boost::asio::io_context* const> loops;  // one event loop per worker

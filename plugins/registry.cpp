@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "conf/args.hpp"
+#include "plugins/acl/acl.hpp"
 #include "plugins/bind/bind.hpp"
 #include "plugins/cache/cache.hpp"
 #include "plugins/errors/errors.hpp"
@@ -37,6 +38,9 @@ const std::array<PluginSpec, 16> kPlugins = {{
     {"errors", true, errors::setupErrors},
     {"log", false, log::setupLog},
     {"loadbalance", false, loadbalance::setupLoadbalance},
+    // Before cache, as in CoreDNS 1.14.7: a blocked client never gets an answer another client
+    // had cached. Several stanzas per block are its rules, in order.
+    {"acl", false, acl::setupAcl},
     {"cache", true, cache::setupCache},
     {"hosts", true, hosts::setupHosts},
     {"kubernetes", true, kubernetes::setupKubernetes},

@@ -12,6 +12,7 @@ std::string serverLabel(const SetupContext& ctx) {
       auto keys = conf::parseServerKey(ctx.block->keys.front(), 53);
       if (keys && !keys->empty()) port = keys->front().port;
     }
+    // Without resolved addresses (tools that set up plugins alone), the first bind argument.
     for (const conf::Directive& d : ctx.block->directives) {
       if (d.name.text == "bind" && !d.args.empty()) {
         host = d.args.front().text;
@@ -19,6 +20,7 @@ std::string serverLabel(const SetupContext& ctx) {
       }
     }
   }
+  if (!ctx.listenAddresses.empty()) host = ctx.listenAddresses.front();
   // net.JoinHostPort: an IPv6 literal gets brackets.
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   return "dns://" + host + ":" + std::to_string(port);

@@ -8,7 +8,7 @@
 namespace moat::plugins {
 
 // From the block's first key's port (53 when it names none; -dns.port is not visible to
-// plugins) and its first `bind` address.
+// plugins) and its first `bind` address (an interface's first address for `bind IFACE`).
 std::string serverLabel(const SetupContext& ctx);
 
 }  // namespace moat::plugins

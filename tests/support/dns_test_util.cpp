@@ -89,7 +89,26 @@ Reply decode(const uint8_t* data, size_t len) {
   r.additional = section(ldns_pkt_additional(raw));
   r.hasOpt = ldns_pkt_edns(raw);
   r.optUdpSize = ldns_pkt_edns_udp_size(raw);
+  r.optDo = ldns_pkt_edns_do(raw);
+  if (ldns_edns_option_list* options = ldns_pkt_edns_get_option_list(raw)) {
+    for (size_t i = 0; i < ldns_edns_option_list_get_count(options); ++i) {
+      const ldns_edns_option* option = ldns_edns_option_list_get_option(options, i);
+      const uint8_t* data = ldns_edns_get_data(option);
+      r.ednsOptions.emplace_back(static_cast<uint16_t>(ldns_edns_get_code(option)),
+                                 std::vector<uint8_t>(data, data + ldns_edns_get_size(option)));
+    }
+  }
   return r;
+}
+
+std::optional<uint16_t> extendedError(const Reply& reply, std::string* extraText) {
+  constexpr uint16_t kEdeOption = 15;
+  for (const auto& [code, data] : reply.ednsOptions) {
+    if (code != kEdeOption || data.size() < 2) continue;
+    if (extraText != nullptr) extraText->assign(data.begin() + 2, data.end());
+    return static_cast<uint16_t>(data[0] << 8 | data[1]);
+  }
+  return std::nullopt;
 }
 
 Reply decode(const std::vector<uint8_t>& wire) { return decode(wire.data(), wire.size()); }

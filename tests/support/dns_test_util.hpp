@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dns/query.hpp"
@@ -37,7 +38,14 @@ struct Reply {
   std::vector<std::string> answer, authority, additional;  // "owner ttl CLASS TYPE rdata" (ldns text, tabs -> spaces)
   bool hasOpt = false;
   uint16_t optUdpSize = 0;
+  bool optDo = false;
+  // The OPT's options as ldns decodes them: code and data, in order.
+  std::vector<std::pair<uint16_t, std::vector<uint8_t>>> ednsOptions;
 };
+
+// The info code of the reply's extended DNS error option (RFC 8914, option 15), nullopt when
+// there is none; `extraText` receives its text.
+std::optional<uint16_t> extendedError(const Reply& reply, std::string* extraText = nullptr);
 
 Reply decode(const std::vector<uint8_t>& wire);
 Reply decode(const uint8_t* data, size_t len);

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "tests/support/dns_test_util.hpp"
+#include "tests/support/source_address.hpp"
 
 namespace moat::testing {
 
@@ -77,11 +78,12 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
   return p;
 }
 
-ServerProcess::ServerProcess(const TempDir& dir, std::string corefile, std::vector<std::string> extraArgs)
-    : ServerProcess(MOAT_BINARY, dir, std::move(corefile), std::move(extraArgs)) {}
+ServerProcess::ServerProcess(const TempDir& dir, std::string corefile, std::vector<std::string> extraArgs,
+                             std::string readyAddress)
+    : ServerProcess(MOAT_BINARY, dir, std::move(corefile), std::move(extraArgs), std::move(readyAddress)) {}
 
 ServerProcess::ServerProcess(std::string binary, const TempDir& dir, std::string corefile,
-                             std::vector<std::string> extraArgs) {
+                             std::vector<std::string> extraArgs, std::string readyAddress) {
   port_ = freePort();
   for (size_t at; (at = corefile.find("@PORT@")) != std::string::npos;) {
     corefile.replace(at, 6, std::to_string(port_));
@@ -117,15 +119,11 @@ ServerProcess::ServerProcess(std::string binary, const TempDir& dir, std::string
       FAIL("moat exited at start: " << stderrText());
       return;
     }
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in to = loopback(port_);
-    bool up = ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0;
-    ::close(fd);
-    if (up) return;
+    if (tcpListening(readyAddress, port_)) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   stop();  // a constructor that fails runs no destructor: never leave the process behind
-  FAIL("moat did not listen on port " << port_ << ": " << stderrText());
+  FAIL("moat did not listen on " << readyAddress << " port " << port_ << ": " << stderrText());
 }
 
 ServerProcess::~ServerProcess() { stop(); }

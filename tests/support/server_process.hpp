@@ -29,11 +29,13 @@ class TempDir {
 class ServerProcess {
  public:
   // Replaces @PORT@ in `corefile` with a free port, writes it to dir/Corefile, starts
-  // `moat -conf dir/Corefile` (plus `extraArgs`) and waits until the port answers DNS.
-  ServerProcess(const TempDir& dir, std::string corefile, std::vector<std::string> extraArgs = {});
+  // `moat -conf dir/Corefile` (plus `extraArgs`) and waits until the port accepts TCP on
+  // `readyAddress` (a server bound elsewhere than 127.0.0.1, e.g. only ::1, names its own).
+  ServerProcess(const TempDir& dir, std::string corefile, std::vector<std::string> extraArgs = {},
+                std::string readyAddress = "127.0.0.1");
   // The same with another `moat` binary (tests/deploy runs the installed one).
   ServerProcess(std::string binary, const TempDir& dir, std::string corefile,
-                std::vector<std::string> extraArgs = {});
+                std::vector<std::string> extraArgs = {}, std::string readyAddress = "127.0.0.1");
   ~ServerProcess();
 
   bool running() const { return pid_ > 0; }
