@@ -29,7 +29,7 @@ namespace moat::plugins {
 
 namespace {
 
-const std::array<PluginSpec, 16> kPlugins = {{
+const auto kPlugins = std::to_array<PluginSpec>({
     {"reload", true, reload::setupReload},
     {"bind", false, bind::setupBind},
     {"health", true, health::setupHealth},
@@ -51,7 +51,7 @@ const std::array<PluginSpec, 16> kPlugins = {{
     {"whoami", false, whoami::setupWhoami},
     // Last, as in CoreDNS's plugin.cfg: it chose the block before the chain ran.
     {"view", true, view::setupView},
-}};
+});
 
 // Every plugin of CoreDNS's plugin.cfg (1.14), so a missing plugin is told apart from a typo.
 constexpr std::array<std::string_view, 57> kCoreDns = {

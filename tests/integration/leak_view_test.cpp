@@ -61,7 +61,7 @@ TEST_CASE("leak: views: no private name reaches any view's upstream, from any cl
   // The office's own hosts answer; the other views do not know the name, and keep it in.
   const Reply officeAnswer = decode(exchangeUdpFrom("127.0.0.2", s.port(), makeQuery({.name = "api.internal.company."})));
   CHECK(officeAnswer.answer == std::vector<std::string>{"api.internal.company. 3600 IN A 10.0.0.5"});
-  for (const std::string& client : {"127.0.0.3", "::1"}) {
+  for (const char* client : {"127.0.0.3", "::1"}) {
     INFO("client " << client);
     expectBlocked(s.port(), {"api.internal.company"}, {"internal.company"}, all, "", client);
   }
@@ -82,7 +82,7 @@ TEST_CASE("leak: views: a forward scoped to the zone sends it only from its own 
   // The office's escape hatch: its names under internal.company go to the company resolver.
   expectForwarded(s.port(), {"wiki.internal.company"}, corp, "127.0.0.2");
   // Nobody else's do, and no other upstream ever sees them.
-  for (const std::string& client : {"127.0.0.3", "127.0.0.1", "::1"}) {
+  for (const char* client : {"127.0.0.3", "127.0.0.1", "::1"}) {
     INFO("client " << client);
     expectBlocked(s.port(), {"wiki.internal.company", "missing.internal.company"},
                   {"internal.company"}, {&office, &guests, &others}, "", client);

@@ -20,6 +20,7 @@
 
 #include "tests/support/dns_test_util.hpp"
 #include "tests/support/source_address.hpp"
+#include "tests/support/source_address.hpp"
 
 namespace moat::testing {
 
@@ -243,60 +244,15 @@ std::vector<uint8_t> exchangeUdp(uint16_t port, const std::vector<uint8_t>& quer
   return exchangeUdpFrom("127.0.0.1", port, query, timeout);
 }
 
-namespace {
-
-// A socket of `source`'s family bound to `source` (any port), and the loopback server address of
-// that family; fd -1 when `source` cannot be bound.
-struct Client {
-  int fd = -1;
-  sockaddr_storage to{};
-  socklen_t len = 0;
-};
-Client clientFrom(const std::string& source, uint16_t port, int type) {
-  const bool v6 = source.find(':') != std::string::npos;
-  Client c;
-  sockaddr_storage from{};
-  if (v6) {
-    auto& f = reinterpret_cast<sockaddr_in6&>(from);
-    auto& t = reinterpret_cast<sockaddr_in6&>(c.to);
-    f.sin6_family = t.sin6_family = AF_INET6;
-    REQUIRE(::inet_pton(AF_INET6, source.c_str(), &f.sin6_addr) == 1);
-    t.sin6_addr = in6addr_loopback;
-    t.sin6_port = htons(port);
-    c.len = sizeof(sockaddr_in6);
-  } else {
-    auto& f = reinterpret_cast<sockaddr_in&>(from);
-    f.sin_family = AF_INET;
-    REQUIRE(::inet_pton(AF_INET, source.c_str(), &f.sin_addr) == 1);
-    reinterpret_cast<sockaddr_in&>(c.to) = loopback(port);
-    c.len = sizeof(sockaddr_in);
-  }
-  c.fd = ::socket(v6 ? AF_INET6 : AF_INET, type, 0);
-  if (::bind(c.fd, reinterpret_cast<sockaddr*>(&from), c.len) != 0) {
-    ::close(c.fd);
-    c.fd = -1;
-  }
-  return c;
+// The server is on loopback of the client address's family.
+static std::string loopbackFor(const std::string& source) {
+  return source.find(':') != std::string::npos ? "::1" : "127.0.0.1";
 }
-
-}  // namespace
 
 std::vector<uint8_t> exchangeUdpFrom(const std::string& source, uint16_t port,
                                      const std::vector<uint8_t>& query,
                                      std::chrono::milliseconds timeout) {
-  Client c = clientFrom(source, port, SOCK_DGRAM);
-  std::vector<uint8_t> reply(65535);
-  ssize_t n = -1;
-  if (c.fd >= 0 &&
-      ::sendto(c.fd, query.data(), query.size(), 0, reinterpret_cast<sockaddr*>(&c.to), c.len) >= 0) {
-    pollfd p{c.fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) > 0) {
-      n = ::recv(c.fd, reply.data(), reply.size(), 0);
-    }
-  }
-  if (c.fd >= 0) ::close(c.fd);
-  reply.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  return reply;
+  return udpFrom(source, loopbackFor(source), port, query, timeout);
 }
 
 std::vector<uint8_t> exchangeTcp(uint16_t port, const std::vector<uint8_t>& query,
@@ -307,31 +263,7 @@ std::vector<uint8_t> exchangeTcp(uint16_t port, const std::vector<uint8_t>& quer
 std::vector<uint8_t> exchangeTcpFrom(const std::string& source, uint16_t port,
                                      const std::vector<uint8_t>& query,
                                      std::chrono::milliseconds timeout) {
-  Client c = clientFrom(source, port, SOCK_STREAM);
-  std::vector<uint8_t> reply;
-  if (c.fd < 0 || ::connect(c.fd, reinterpret_cast<sockaddr*>(&c.to), c.len) != 0) {
-    if (c.fd >= 0) ::close(c.fd);
-    return reply;
-  }
-  std::vector<uint8_t> framed = {static_cast<uint8_t>(query.size() >> 8), static_cast<uint8_t>(query.size())};
-  framed.insert(framed.end(), query.begin(), query.end());
-  ::send(c.fd, framed.data(), framed.size(), 0);
-  std::vector<uint8_t> buf;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  uint8_t chunk[4096];
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{c.fd, POLLIN, 0};
-    if (::poll(&p, 1, 50) <= 0) continue;
-    ssize_t n = ::recv(c.fd, chunk, sizeof chunk, 0);
-    if (n <= 0) break;
-    buf.insert(buf.end(), chunk, chunk + n);
-    if (buf.size() >= 2 && buf.size() >= 2u + (size_t(buf[0]) << 8 | buf[1])) {
-      reply.assign(buf.begin() + 2, buf.begin() + 2 + (size_t(buf[0]) << 8 | buf[1]));
-      break;
-    }
-  }
-  ::close(c.fd);
-  return reply;
+  return tcpFrom(source, loopbackFor(source), port, query, timeout);
 }
 
 }  // namespace moat::testing
