@@ -43,8 +43,9 @@ constexpr std::array<RuleInfo, 22> kRules = {{
      "A forward scoped to a private zone uses an upstream that a forward for the root zone also "
      "uses: that upstream is probably a public resolver, which cannot answer private names."},
     {"forward/loop", S::Error, "Forward loops back",
-     "An upstream is this server itself (one of its listen addresses on the same port), the "
-     "systemd-resolved stub 127.0.0.53, or a resolv.conf that lists only loopback addresses."},
+     "Queries sent to an upstream come back to the same forward (followed through this server's "
+     "own listeners and the blocks they reach), or the upstream is the systemd-resolved stub "
+     "127.0.0.53, or a resolv.conf that lists only loopback addresses."},
     {"forward/unreachable", S::Warning, "Forward stanza can never match",
      "A forward whose FROM lies outside every zone of its block, or which an earlier forward of "
      "the block takes all names from."},
