@@ -12,6 +12,7 @@ void runRules(const Model& model, Findings& findings) {
   checkChains(model, findings);
   checkKubernetes(model, findings);
   checkListeners(model, findings);
+  checkHostsEntries(model, findings);
 }
 
 bool lintFile(const std::string& path, std::vector<Finding>& out, std::string& why) {

@@ -11,7 +11,7 @@ namespace {
 using S = Severity;
 
 // The order here is the order SARIF lists them and the README documents them.
-constexpr std::array<RuleInfo, 22> kRules = {{
+constexpr std::array<RuleInfo, 23> kRules = {{
     {"syntax/error", S::Error, "The Corefile does not parse",
      "The lexer, the parser or an import failed: unbalanced braces, an unterminated quote, an "
      "import that matches nothing readable. Nothing after the error can be checked."},
@@ -78,6 +78,10 @@ constexpr std::array<RuleInfo, 22> kRules = {{
      "The forward's scope covers zones Moat treats as private with no directive (local., "
      "internal., home.arpa., private reverse zones...). CoreDNS would forward those names; Moat "
      "answers them locally. Scope a forward to the zone or write `private off` to forward them."},
+    {"hosts/entry-typo", S::Warning, "hosts line meant as an option",
+     "A line inside hosts { } that is neither an option nor an address is read as a hosts entry "
+     "and skipped; it is within two edits of an option name (fallthroug, no_revers), so the "
+     "option was most likely meant and is not in effect."},
     {"block/duplicate", S::Error, "Zone defined twice on a listener",
      "The same zone on the same port and bind address in two server blocks (or twice in one): "
      "the server refuses to start."},
