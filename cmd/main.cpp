@@ -161,6 +161,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n%s", error.c_str(), app::usage().c_str());
     return 2;
   }
+  if (flags->help) {
+    std::fputs(app::usage().c_str(), stdout);
+    return 0;
+  }
   if (flags->version) {
     std::printf("%s\n%s\n", app::versionLine().c_str(), app::platformLine().c_str());
     return 0;

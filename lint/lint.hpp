@@ -10,6 +10,10 @@
 
 namespace moat::lint {
 
+// -h, -help and --help print help() and exit 0.
 int runLint(std::span<const std::string> args, std::ostream& out, std::ostream& err);
+
+// Usage, every flag, the exit codes and every rule with its one-line summary.
+std::string help();
 
 }  // namespace moat::lint
