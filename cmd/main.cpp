@@ -152,7 +152,7 @@ int main(int argc, char** argv) {
   // Subcommands first: their flags are their own.
   if (argc > 1 && (std::string_view(argv[1]) == "lint" || std::string_view(argv[1]) == "explain")) {
     const std::vector<std::string> args(argv + 2, argv + argc);
-    if (std::string_view(argv[1]) == "lint") return lint::runLint(args, std::cout, std::cerr);
+    if (std::string_view(argv[1]) == "lint") return lint::runLint(args, std::cin, std::cout, std::cerr);
     return app::runExplain(args, std::cout, std::cerr);
   }
   std::string error;

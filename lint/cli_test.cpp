@@ -150,6 +150,15 @@ TEST_CASE("-h, -help and --help: usage, every flag and every rule with its summa
   }
 }
 
+TEST_CASE("- reads the Corefile from standard input, named <stdin> in the findings") {
+  CliRun run = runCli({"-"}, ". {\n  whoam\n}\n");
+  CHECK(run.code == 1);
+  CHECK(run.out.rfind("<stdin>:2:3: error: unknown directive 'whoam'", 0) == 0);
+  CliRun clean = runCli({"--fail-on", "warning", "-"}, ". {\n  whoami\n}\n");
+  CHECK(clean.code == 0);
+  CHECK(clean.out.empty());
+}
+
 TEST_CASE("every rule in the catalogue is documented in lint/README.md") {
   std::ifstream in(std::string(MOAT_SOURCE_DIR) + "/lint/README.md");
   REQUIRE(in.good());

@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <istream>
+#include <iterator>
 #include <optional>
 #include <ostream>
 
@@ -17,6 +19,9 @@ namespace {
 
 constexpr std::string_view kUsage =
     "Usage: moat lint [--format text|json|sarif|github] [--fail-on error|warning] FILE...\n";
+
+// What standard input is called in findings.
+constexpr std::string_view kStdinName = "<stdin>";
 
 struct Args {
   Format format = Format::Text;
@@ -110,7 +115,10 @@ std::string help() {
   std::string out(kUsage);
   out +=
       "\n"
-      "Checks Corefiles before they ship, with the server's own parsers.\n"
+      "Checks Corefiles before they ship, with the server's own parsers. FILE may be - for\n"
+      "standard input, and a Kubernetes ConfigMap (YAML or JSON) is linted as the Corefile inside\n"
+      "it, positions in the ConfigMap's lines:\n"
+      "  kubectl -n kube-system get configmap coredns -o yaml | moat lint -\n"
       "\n"
       "  --format F     text (default), json, sarif or github (workflow commands)\n"
       "  --fail-on S    error (default) or warning: the lowest severity that exits 1\n"
@@ -131,7 +139,7 @@ std::string help() {
   return out;
 }
 
-int runLint(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
+int runLint(std::span<const std::string> args, std::istream& in, std::ostream& out, std::ostream& err) {
   std::string error;
   auto parsed = parseArgs(args, error);
   if (!parsed) {
@@ -149,6 +157,16 @@ int runLint(std::span<const std::string> args, std::ostream& out, std::ostream& 
     QuietLogs quiet;
     for (const std::string& file : parsed->files) {
       std::string why;
+      if (file == "-") {
+        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (in.bad()) {
+          err << "moat lint: cannot read standard input\n";
+          unreadable = true;
+          continue;
+        }
+        lintText(std::string(kStdinName), text, findings);
+        continue;
+      }
       if (!lintFile(file, findings, why)) {
         err << "moat lint: cannot read '" << file << "': " << why << "\n";
         unreadable = true;
