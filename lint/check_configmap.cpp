@@ -79,7 +79,8 @@ std::string remapMessage(const ConfigMapSource& source, const std::string& name,
     if (lineEnd == colon + 1 || lineEnd >= text.size() || text[lineEnd] != ':') continue;
     size_t colEnd = lineEnd + 1;
     while (colEnd < text.size() && std::isdigit(static_cast<unsigned char>(text[colEnd]))) ++colEnd;
-    if (colEnd == lineEnd + 1) continue;
+    // Digits a user wrote (an import path quoted in a message) may be any length: ours fit in 9.
+    if (colEnd == lineEnd + 1 || lineEnd - colon > 10 || colEnd - lineEnd > 10) continue;
     conf::Pos pos{text.substr(at, colon - at),
                   static_cast<uint32_t>(std::stoul(text.substr(colon + 1, lineEnd - colon - 1))),
                   static_cast<uint32_t>(std::stoul(text.substr(lineEnd + 1, colEnd - lineEnd - 1)))};

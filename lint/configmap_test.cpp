@@ -94,6 +94,19 @@ TEST_CASE("configmap: positions quoted inside messages move to the ConfigMap too
                               "block (first at <stdin>:5:9) [directive/duplicate]"});
 }
 
+TEST_CASE("configmap: a path that looks like a position but is not one stays as written") {
+  // The import's text comes back in the message; its digits are the user's, of any length.
+  const std::string yaml =
+      "kind: ConfigMap\n"
+      "data:\n"
+      "  Corefile: |\n"
+      "    import /etc/coredns/x:99999999999999999999:1\n";
+  CliRun run = runCli({"-"}, yaml);
+  CHECK(run.code == 1);
+  CHECK(run.out.find("/etc/coredns/x:99999999999999999999:1") != std::string::npos);
+  CHECK(run.out.rfind("<stdin>:4:", 0) == 0);
+}
+
 TEST_CASE("configmap: a List of ConfigMaps (kubectl get configmap a b): each Corefile is linted") {
   TempDir dir;
   const std::string path = dir.write("cms.yaml",

@@ -80,7 +80,7 @@ class LoopFinder {
  public:
   explicit LoopFinder(const Model& model) : model_(model), listeners_(listenersOf(model)) {}
 
-  // The hops by which names under `zones` (the origin stanza's narrowed scope), sent to `u`,
+  // The hops by which names under `zone` (the origin stanza's narrowed scope), sent to `u`,
   // come back to stanza `origin` of block `block`; empty when they never do.
   struct Hop {
     const Block* block;
