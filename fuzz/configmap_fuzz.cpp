@@ -1,16 +1,17 @@
 // Fuzz target: a Kubernetes ConfigMap holding Corefiles, YAML or JSON, as `moat lint -` reads it
 // from a pipe (readConfigMaps). Every value's position map must stay inside the input and point
 // at the very character the value holds there, or at the backslash of the escape that wrote it.
-// Then each Corefile key is parsed with the ConfigMap's keys as its imports (in memory, no I/O),
-// and every token's and error's position must map back to a line and column of the input.
+// Then each Corefile key is parsed through the ConfigMap's mount (its keys as the imports, in
+// memory, no I/O): every token's and error's position must map back to a line and column of the
+// input, and the error's message goes through the same remapping of quoted positions lint does.
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "conf/parser.hpp"
-#include "conf/test_source.hpp"
 #include "fuzz/fuzz_util.hpp"
 #include "lint/configmap.hpp"
+#include "lint/configmap_mount.hpp"
 
 namespace {
 
@@ -80,9 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   FUZZ_CHECK(!maps->empty() && maps->size() <= lint::kMaxConfigMaps);
   for (const lint::ConfigMap& cm : *maps) {
-    conf::test::MemorySource source;
-    source.directory("/etc/coredns");
-    for (const lint::ConfigMapFile& f : cm.files) source.file("/etc/coredns/" + f.key, f.text);
+    const lint::ConfigMapSource source(cm);
     for (const lint::ConfigMapFile& f : cm.files) {
       if (f.map.exact()) checkExact(in, f);
       checkSpot(in, f.map.map(1, 1));
@@ -90,10 +89,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       conf::ParseOptions options;
       options.source = &source;
       options.env = [](std::string_view) { return std::optional<std::string>("x"); };
-      const std::string path = "/etc/coredns/Corefile";
+      const std::string path = lint::mounted(lint::kCorefileKey);
       auto corefile = conf::parseCorefile(f.text, path, options);
       if (!corefile) {
-        if (corefile.error().pos.file == path) checkPos(in, f, corefile.error().pos);
+        conf::Pos pos = corefile.error().pos;
+        if (pos.file == path) checkPos(in, f, pos);
+        if (source.remap("cm", pos)) checkSpot(in, {pos.line, pos.col, 0});
+        (void)source.remapMessage("cm", corefile.error().str());
         continue;
       }
       for (const conf::ServerBlock& block : corefile->blocks) {
