@@ -20,16 +20,8 @@ namespace moat::app {
 
 namespace {
 
-constexpr int kNameColumn = 14;
-
-std::string usageText() { return "usage: moat explain -conf FILE NAME [TYPE]\n"; }
-
-// One handler's part in the query's path: what it said and what it decided.
-struct Step {
-  std::string handler;
-  std::vector<std::string> notes;
-  std::string outcome;  // empty while the handler has not decided (pending, or a note only)
-};
+constexpr std::string_view kUsage =
+    "Usage: moat explain [--format text|json|mermaid] -conf FILE NAME [TYPE]\n";
 
 class Recorder final : public dns::Trace {
  public:
@@ -37,20 +29,20 @@ class Recorder final : public dns::Trace {
     stepFor(handler).notes.push_back(std::move(text));
   }
   void outcome(std::string_view handler, std::string_view what) override {
-    stepFor(handler).outcome = what;
+    stepFor(handler).decision = what == "drop" ? "dropped" : std::string(what);
   }
-  const std::vector<Step>& steps() const { return steps_; }
+  std::vector<ExplainStep> take() { return std::move(steps_); }
 
  private:
   // Notes come before the outcome of the same handler; a handler deciding again (a subquery
   // passing through it) gets a new step.
-  Step& stepFor(std::string_view handler) {
-    if (steps_.empty() || steps_.back().handler != handler || !steps_.back().outcome.empty()) {
+  ExplainStep& stepFor(std::string_view handler) {
+    if (steps_.empty() || steps_.back().plugin != handler || !steps_.back().decision.empty()) {
       steps_.push_back({std::string(handler), {}, {}});
     }
     return steps_.back();
   }
-  std::vector<Step> steps_;
+  std::vector<ExplainStep> steps_;
 };
 
 // Keeps the final reply (or that there was none).
@@ -69,12 +61,6 @@ class Capture final : public dns::ReplySink {
   bool dropped = false;
 };
 
-std::string padded(std::string_view label) {
-  std::string out(label);
-  out.resize(std::max<size_t>(out.size() + 1, kNameColumn), ' ');
-  return out;
-}
-
 std::string rrText(ldns_rr* rr) {
   char* text = ldns_rr2str(rr);
   std::string out = text != nullptr ? text : "";
@@ -86,57 +72,91 @@ std::string rrText(ldns_rr* rr) {
   return out;
 }
 
-// "NXDOMAIN aa" and one line per record, from the reply bytes as the client would get them.
-std::vector<std::string> describeReply(const std::vector<uint8_t>& wire) {
+// Rcode, flags and records, from the reply bytes as the client would get them.
+ExplainReply describeReply(const std::vector<uint8_t>& wire) {
+  ExplainReply r;
   ldns_pkt* raw = nullptr;
-  if (ldns_wire2pkt(&raw, wire.data(), wire.size()) != LDNS_STATUS_OK) return {"(unreadable reply)"};
-  dns::LdnsPkt pkt(raw);
-  std::string head;
-  if (const ldns_lookup_table* rc = ldns_lookup_by_id(ldns_rcodes, ldns_pkt_get_rcode(raw))) {
-    head = rc->name;
-  } else {
-    head = "RCODE" + std::to_string(ldns_pkt_get_rcode(raw));
+  if (ldns_wire2pkt(&raw, wire.data(), wire.size()) != LDNS_STATUS_OK) {
+    r.rcode = "(unreadable reply)";
+    return r;
   }
-  if (ldns_pkt_aa(raw)) head += " aa";
-  if (ldns_pkt_tc(raw)) head += " tc";
-  std::vector<std::string> lines{head};
+  dns::LdnsPkt pkt(raw);
+  if (const ldns_lookup_table* rc = ldns_lookup_by_id(ldns_rcodes, ldns_pkt_get_rcode(raw))) {
+    r.rcode = rc->name;
+  } else {
+    r.rcode = "RCODE" + std::to_string(ldns_pkt_get_rcode(raw));
+  }
+  if (ldns_pkt_aa(raw)) r.flags.push_back("aa");
+  if (ldns_pkt_tc(raw)) r.flags.push_back("tc");
   for (ldns_pkt_section section : {LDNS_SECTION_ANSWER, LDNS_SECTION_AUTHORITY}) {
     ldns_rr_list* list = ldns_pkt_get_section_clone(raw, section);
     for (size_t i = 0; list != nullptr && i < ldns_rr_list_rr_count(list); ++i) {
-      lines.push_back((section == LDNS_SECTION_ANSWER ? "answer    " : "authority ") +
-                      rrText(ldns_rr_list_rr(list, i)));
+      (section == LDNS_SECTION_ANSWER ? r.answer : r.authority).push_back(rrText(ldns_rr_list_rr(list, i)));
     }
     ldns_rr_list_deep_free(list);
   }
-  return lines;
+  return r;
 }
 
 struct Args {
   std::string conf;
+  std::vector<std::string> positional;  // NAME [TYPE]
   std::string name;
   std::string type = "A";
+  ExplainFormat format = ExplainFormat::Text;
+  bool help = false;
 };
 
+bool parseFormat(const std::string& text, ExplainFormat& out) {
+  if (text == "text") out = ExplainFormat::Text;
+  else if (text == "json") out = ExplainFormat::Json;
+  else if (text == "mermaid") out = ExplainFormat::Mermaid;
+  else return false;
+  return true;
+}
+
+// CoreDNS-style flags (-conf, --conf, -conf=FILE) around the positional NAME [TYPE].
 bool parseArgs(std::span<const std::string> args, Args& out, std::string& error) {
-  std::vector<std::string> positional;
+  std::vector<std::string>& positional = out.positional;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
     if (arg.rfind("--", 0) == 0) arg.erase(0, 1);
-    if (arg == "-conf") {
+    std::string value;
+    auto takeValue = [&](std::string_view flag) {
+      if (arg.size() > flag.size() && arg[flag.size()] == '=') {
+        value = arg.substr(flag.size() + 1);
+        return true;
+      }
       if (i + 1 >= args.size()) {
-        error = "-conf needs a file";
+        error = std::string(flag) + " needs a value";
         return false;
       }
-      out.conf = args[++i];
-    } else if (arg.rfind("-conf=", 0) == 0) {
-      out.conf = arg.substr(6);
-    } else if (!arg.empty() && arg[0] == '-') {
+      value = args[++i];
+      return true;
+    };
+    auto is = [&](std::string_view flag) {
+      return arg == flag || (arg.rfind(flag, 0) == 0 && arg.size() > flag.size() && arg[flag.size()] == '=');
+    };
+    if (arg == "-h" || arg == "-help") {
+      out.help = true;  // as Go's flag package: help, whatever else is on the line
+      break;
+    } else if (is("-conf")) {
+      if (!takeValue("-conf")) return false;
+      out.conf = value;
+    } else if (is("-format")) {
+      if (!takeValue("-format")) return false;
+      if (!parseFormat(value, out.format)) {
+        error = "unknown format '" + value + "' (want text, json or mermaid)";
+        return false;
+      }
+    } else if (arg.size() > 1 && arg[0] == '-') {
       error = "unknown flag " + args[i];
       return false;
     } else {
       positional.push_back(args[i]);
     }
   }
+  if (out.help) return true;
   if (out.conf.empty() || positional.empty() || positional.size() > 2) {
     error = out.conf.empty() ? "-conf FILE is required" : "expected NAME [TYPE]";
     return false;
@@ -148,12 +168,30 @@ bool parseArgs(std::span<const std::string> args, Args& out, std::string& error)
 
 }  // namespace
 
+std::string explainHelp() {
+  return std::string(kUsage) +
+         "\n"
+         "Shows the path one query for NAME (of TYPE, default A) takes through the Corefile: the\n"
+         "server block that serves it, each plugin's decision in execution order, and the reply.\n"
+         "Offline: the server's own code runs with no sockets, so nothing is sent anywhere.\n"
+         "\n"
+         "  -conf FILE      Corefile to load (required)\n"
+         "  --format F      text (default), json (for tools) or mermaid (a flowchart)\n"
+         "  -h, --help      print this help and exit\n"
+         "\n"
+         "Exit status: 0 explained, 1 the Corefile does not load, 2 bad usage.\n";
+}
+
 int runExplain(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
   Args a;
   std::string error;
   if (!parseArgs(args, a, error)) {
-    err << "moat explain: " << error << "\n" << usageText();
+    err << "moat explain: " << error << "\n" << kUsage;
     return 2;
+  }
+  if (a.help) {
+    out << explainHelp();
+    return 0;
   }
   auto wire = dns::nameFromText(a.name);
   const ldns_rr_type type = ldns_get_rr_type_by_name(a.type.c_str());
@@ -188,11 +226,14 @@ int runExplain(std::span<const std::string> args, std::ostream& out, std::ostrea
     return 2;
   }
 
+  Explanation e;
+  e.name = dns::nameToText(*wire);
+  e.type = a.type;
+
   // The listener whose block matches the name most specifically (several ports: the first).
   const plugins::RouteTable& table = *runtime->routes;
   int bestListener = -1;
   size_t bestLength = 0;
-  std::string zone;
   for (size_t i = 0; i < runtime->listeners.size(); ++i) {
     const auto& routes = table.listeners[runtime->listeners[i].id];
     const int z = routes.zones.longestMatch(q.view.question.lowerName());
@@ -201,57 +242,51 @@ int runExplain(std::span<const std::string> args, std::ostream& out, std::ostrea
     if (bestListener < 0 || length > bestLength) {
       bestListener = static_cast<int>(i);
       bestLength = length;
-      zone = routes.zones.text(z);
+      e.zone = routes.zones.text(z);
     }
   }
 
-  out << padded("query") << dns::nameToText(*wire) << " " << a.type << "\n";
   if (bestListener < 0) {
-    out << padded("server") << "no server block serves this name\n"
-        << padded("reply") << "REFUSED\n";
-    return 0;
-  }
-  const auto& listener = runtime->listeners[static_cast<size_t>(bestListener)];
-  out << padded("server") << zone << ":" << listener.port
-      << (listener.address.empty() ? "" : " on " + listener.address) << "   zone " << zone << "\n";
-
-  Recorder recorder;
-  Capture capture;
-  plugins::ChainRunner runner(1);
-  runner.publish(runtime->routes);
-  q.proto = dns::Proto::Udp;
-  q.worker = 0;
-  q.listener = listener.id;
-  q.sink = &capture;
-  q.dispatcher = &runner;
-  q.trace = &recorder;
-  q.start = std::chrono::steady_clock::now();
-  runner.dispatch(q);
-
-  std::string answeredBy;
-  for (const Step& step : recorder.steps()) {
-    if (step.notes.empty() && step.outcome == "next") continue;  // passed on without a word
-    std::string line;
-    for (const std::string& note : step.notes) line += (line.empty() ? "" : "; ") + note;
-    if (step.outcome == "next") line += (line.empty() ? "" : " ") + std::string("-> next");
-    if (step.outcome == "answered") {
-      line += (line.empty() ? "" : " ") + std::string("-> answered");
-      answeredBy = step.handler;
-    }
-    if (step.outcome == "drop") line += (line.empty() ? "" : " ") + std::string("-> dropped");
-    if (step.outcome == "pending") line += (line.empty() ? "" : " ") + std::string("-> waits for a subquery");
-    out << padded(step.handler) << line << "\n";
-  }
-
-  if (!capture.done) {
-    out << padded("reply") << "none yet (waiting on something explain cannot run)\n";
-  } else if (capture.dropped) {
-    out << padded("reply") << "none: the query is dropped\n";
-  } else if (answeredBy == "forward") {
-    out << padded("reply") << "the upstream's answer (explain sends nothing)\n";
+    e.reply.rcode = "REFUSED";
   } else {
-    const auto lines = describeReply(capture.reply);
-    for (size_t i = 0; i < lines.size(); ++i) out << padded(i == 0 ? "reply" : "") << lines[i] << "\n";
+    const auto& listener = runtime->listeners[static_cast<size_t>(bestListener)];
+    e.served = true;
+    e.port = listener.port;
+    e.address = listener.address;
+
+    Recorder recorder;
+    Capture capture;
+    plugins::ChainRunner runner(1);
+    runner.publish(runtime->routes);
+    q.proto = dns::Proto::Udp;
+    q.worker = 0;
+    q.listener = listener.id;
+    q.sink = &capture;
+    q.dispatcher = &runner;
+    q.trace = &recorder;
+    q.start = std::chrono::steady_clock::now();
+    runner.dispatch(q);
+    e.steps = recorder.take();
+
+    std::string answeredBy;
+    for (const ExplainStep& step : e.steps) {
+      if (step.decision == "answered") answeredBy = step.plugin;
+    }
+    if (!capture.done) {
+      e.reply.kind = ExplainReply::Kind::Waiting;
+    } else if (capture.dropped) {
+      e.reply.kind = ExplainReply::Kind::Dropped;
+    } else if (answeredBy == "forward") {
+      e.reply.kind = ExplainReply::Kind::Upstream;
+    } else {
+      e.reply = describeReply(capture.reply);
+    }
+  }
+
+  switch (a.format) {
+    case ExplainFormat::Text: writeText(e, out); break;
+    case ExplainFormat::Json: writeJson(e, out); break;
+    case ExplainFormat::Mermaid: writeMermaid(e, out); break;
   }
   for (const conf::Diag& w : runtime->warnings) err << w.str() << "\n";
   return 0;

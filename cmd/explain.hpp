@@ -1,14 +1,58 @@
-// `moat explain -conf FILE NAME [TYPE]`: the path one query takes through the configuration,
-// offline. The Corefile is built by the server's own code with no event loops (so nothing can
-// be sent), the query runs through the same chain runner, and each handler's decision is printed.
+// `moat explain [--format text|json|mermaid] -conf FILE NAME [TYPE]`: the path one query takes
+// through the configuration, offline. The Corefile is built by the server's own code with no
+// event loops (so nothing can be sent), the query runs through the same chain runner, and each
+// handler's decision is recorded, then printed as text, as JSON for tools, or as a mermaid
+// flowchart (explain_render.cpp).
 #pragma once
 
+#include <cstdint>
 #include <iosfwd>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace moat::app {
 
 int runExplain(std::span<const std::string> args, std::ostream& out, std::ostream& err);
+
+// Usage and every flag (what -h prints).
+std::string explainHelp();
+
+// What happened to the query, format-free.
+struct ExplainStep {
+  std::string plugin;
+  std::vector<std::string> notes;  // what the handler said, in order
+  std::string decision;            // "next", "answered", "dropped", "pending" or "" (no decision)
+};
+
+struct ExplainReply {
+  enum class Kind : uint8_t {
+    Message,   // the reply the client would get: rcode, flags, records
+    Upstream,  // forward would send the query; the answer is the upstream's
+    Dropped,   // no reply at all
+    Waiting,   // a handler waits for something explain cannot run
+  };
+  Kind kind = Kind::Message;
+  std::string rcode;               // "NXDOMAIN"
+  std::vector<std::string> flags;  // "aa", "tc"
+  std::vector<std::string> answer, authority;  // one record per line, presentation format
+};
+
+struct Explanation {
+  std::string name;  // "api.internal.company."
+  std::string type;  // as asked: "A"
+  bool served = false;  // a server block serves the name (else REFUSED)
+  std::string zone;     // the block's zone
+  uint16_t port = 0;
+  std::string address;  // the listener's bind address, "" for every address
+  std::vector<ExplainStep> steps;  // every handler that decided, in order (silent ones too)
+  ExplainReply reply;
+};
+
+enum class ExplainFormat : uint8_t { Text, Json, Mermaid };
+
+void writeText(const Explanation& e, std::ostream& out);
+void writeJson(const Explanation& e, std::ostream& out);
+void writeMermaid(const Explanation& e, std::ostream& out);
 
 }  // namespace moat::app

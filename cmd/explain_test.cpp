@@ -1,6 +1,8 @@
 // `moat explain` runs the server's own chain with no network and prints each decision.
 #include <doctest/doctest.h>
 
+#include <boost/json.hpp>
+
 #include <sstream>
 #include <string>
 
@@ -93,6 +95,87 @@ TEST_CASE("explain: usage errors exit 2, configuration errors 1 with file:line:c
   auto bad = explain({"-conf", dir.write("Corefile", ".:53 {\n    forwrd . 192.0.2.1\n}\n"), "a.example"});
   CHECK(bad.code == 1);
   CHECK(has(bad.err, "Corefile:2:5: unknown directive 'forwrd' (did you mean 'forward'?)"));
+}
+
+TEST_CASE("explain --format json: the same path as data, every step with its decision") {
+  TempDir dir;
+  const std::string conf = incident(dir, "    private internal.company\n");
+  auto run = explain({"--format", "json", "-conf", conf, "api.internal.company", "A"});
+  REQUIRE(run.code == 0);
+  boost::json::value doc = boost::json::parse(run.out);
+  CHECK(doc.at("query").at("name").as_string() == "api.internal.company.");
+  CHECK(doc.at("query").at("type").as_string() == "A");
+  CHECK(doc.at("server").at("zone").as_string() == ".");
+  CHECK(doc.at("server").at("port").to_number<int>() == 53);
+  const boost::json::array& steps = doc.at("steps").as_array();
+  std::vector<std::string> plugins, decisions;
+  for (const auto& step : steps) {
+    plugins.emplace_back(step.at("plugin").as_string());
+    decisions.emplace_back(step.at("decision").as_string());
+  }
+  // Silent steps too (errors passes it on without a note), in execution order.
+  CHECK(plugins == std::vector<std::string>{"errors", "hosts", "kubernetes", "forward", "private"});
+  CHECK(decisions.back() == "answered");
+  const auto& forwardNotes = steps[3].at("notes").as_array();
+  REQUIRE(forwardNotes.size() == 1);
+  CHECK(has(std::string(forwardNotes[0].as_string()), "BLOCKED"));
+  const auto& reply = doc.at("reply");
+  CHECK(reply.at("kind").as_string() == "message");
+  CHECK(reply.at("rcode").as_string() == "NXDOMAIN");
+  CHECK(reply.at("flags").as_array() == boost::json::array{"aa"});
+  REQUIRE(reply.at("authority").as_array().size() == 1);
+  CHECK(has(std::string(reply.at("authority").as_array()[0].as_string()), "internal.company. 30 IN SOA"));
+
+  auto before = explain({"-conf", incident(dir, ""), "--format=json", "api.internal.company"});
+  CHECK(boost::json::parse(before.out).at("reply").at("kind").as_string() == "upstream");
+  auto refused = explain({"--format", "json", "-conf", dir.write("Scoped", "example.org:53 {\n    whoami\n}\n"), "a.example.com"});
+  CHECK(boost::json::parse(refused.out).at("server").is_null());
+  CHECK(boost::json::parse(refused.out).at("reply").at("rcode").as_string() == "REFUSED");
+}
+
+TEST_CASE("explain --format mermaid: a flowchart from the query through each deciding plugin to the reply") {
+  TempDir dir;
+  const std::string conf = incident(dir, "    private internal.company\n");
+  auto run = explain({"-conf", conf, "--format", "mermaid", "api.internal.company", "A"});
+  REQUIRE(run.code == 0);
+  const std::string expected =
+      "flowchart TD\n"
+      "  query[\"query api.internal.company. A\"]\n"
+      "  server[\"server .:53<br/>zone .\"]\n"
+      "  query --> server\n"
+      "  step1[\"hosts<br/>" + dir.path() + "/custom.hosts: no entry; fallthrough (all zones)\"]\n"
+      "  server --> step1\n"
+      "  step2[\"forward<br/>. -#gt; " + dir.path() + "/resolv.conf: BLOCKED, api.internal.company. is under "
+      "private internal.company. (an unscoped forward never sends it)\"]\n"
+      "  step1 -->|next| step2\n";
+  CHECK(run.out.rfind(expected, 0) == 0);
+  CAPTURE(run.out);
+  CHECK(has(run.out, "  step2 -->|next| step3\n"));
+  CHECK(has(run.out, "  step3[\"private<br/>"));
+  CHECK(has(run.out, "  reply[\"reply NXDOMAIN aa<br/>authority internal.company. 30 IN SOA "));
+  CHECK(has(run.out, "  step3 -->|answered| reply\n"));
+  CHECK(has(run.out, "  class reply failed\n"));
+
+  // A quote in a note cannot end a label early.
+  const std::string quoted = dir.write("Quoted", ". {\n    hosts \"" + dir.path() + "/a\\\"b.hosts\" {\n        fallthrough\n    }\n}\n");
+  auto q = explain({"-conf", quoted, "--format", "mermaid", "x.example"});
+  CAPTURE(q.out);
+  CHECK(has(q.out, "a#quot;b.hosts"));
+  CHECK_FALSE(has(q.out, "a\"b"));
+}
+
+TEST_CASE("explain -h, -help and --help print every flag and exit 0; a bad format exits 2") {
+  for (const char* spelling : {"-h", "-help", "--help"}) {
+    CAPTURE(spelling);
+    auto run = explain({spelling});
+    CHECK(run.code == 0);
+    CHECK(run.out == explainHelp());
+    CHECK(run.err.empty());
+  }
+  for (const char* flag : {"-conf FILE", "--format F", "-h, --help"}) CHECK(has(explainHelp(), flag));
+  auto bad = explain({"--format", "xml", "-conf", "x", "a"});
+  CHECK(bad.code == 2);
+  CHECK(has(bad.err, "unknown format 'xml' (want text, json or mermaid)"));
 }
 
 }  // namespace

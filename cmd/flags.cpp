@@ -1,19 +1,54 @@
 #include "cmd/flags.hpp"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 
 namespace moat::app {
 
+namespace {
+
+constexpr std::array<FlagDoc, 7> kServeFlags = {{
+    {"-conf", "FILE", "Corefile to load (default: ./Corefile, else the shipped conf/Corefile)"},
+    {"-dns.port", "N", "port for server blocks whose key names none (default 53)"},
+    {"-quiet", "", "no start-up banner"},
+    {"-version", "", "print the version and exit"},
+    {"-plugins", "", "list the plugins and exit"},
+    {"-pidfile", "FILE", "write the process id to FILE"},
+    {"-h, -help", "", "print this help and exit"},
+}};
+
+}  // namespace
+
+std::span<const FlagDoc> serveFlags() { return kServeFlags; }
+
+std::string flagLines(std::span<const FlagDoc> flags) {
+  auto label = [&](const FlagDoc& f) {
+    std::string out = "  " + std::string(f.names);
+    if (!f.value.empty()) out += " " + std::string(f.value);
+    return out;
+  };
+  size_t width = 0;
+  for (const FlagDoc& f : flags) width = std::max(width, label(f).size());
+  std::string out;
+  for (const FlagDoc& f : flags) {
+    std::string line = label(f);
+    line.resize(width + 3, ' ');
+    out += line + std::string(f.text) + "\n";
+  }
+  return out;
+}
+
 std::string usage() {
   return "Usage: moat [-conf FILE] [-dns.port N] [-quiet] [-version] [-plugins] [-pidfile FILE]\n"
-         "  -conf FILE     Corefile to load (default: ./Corefile, else the shipped conf/Corefile)\n"
-         "  -dns.port N    port for server blocks that name none (default 53)\n"
-         "  -quiet         no start-up banner\n"
-         "  -version       print the version and exit\n"
-         "  -plugins       list the plugins and exit\n"
-         "  -pidfile FILE  write the process id to FILE\n"
          "       moat lint [--format text|json|sarif|github] [--fail-on error|warning] FILE...\n"
-         "       moat explain -conf FILE NAME [TYPE]\n";
+         "       moat explain [--format text|json|mermaid] -conf FILE NAME [TYPE]\n"
+         "\n"
+         "Serves DNS from a CoreDNS Corefile. Flags are CoreDNS's: -flag, --flag and -flag=value.\n"
+         "\n" +
+         flagLines(kServeFlags) +
+         "\n"
+         "'moat lint -h' and 'moat explain -h' describe the subcommands.\n";
 }
 
 std::optional<Flags> parseFlags(const std::vector<std::string>& args, std::string& error) {
@@ -65,6 +100,10 @@ std::optional<Flags> parseFlags(const std::vector<std::string>& args, std::strin
       boolean(f.version);
     } else if (name == "plugins") {
       boolean(f.plugins);
+    } else if (name == "h" || name == "help") {
+      // Go's flag package: help wins over everything else on the line, even a bad flag after it.
+      f.help = true;
+      return f;
     } else {
       error = "flag provided but not defined: -" + name;
       return std::nullopt;

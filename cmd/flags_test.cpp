@@ -38,3 +38,41 @@ TEST_CASE("flag errors say what is wrong, as Go's flag package does") {
     CHECK(error == c.message);
   }
 }
+
+TEST_CASE("-h, -help and --help ask for help, as Go's flag package does; help wins over what follows") {
+  for (const char* spelling : {"-h", "-help", "--help", "--h"}) {
+    CAPTURE(spelling);
+    std::string error;
+    auto f = parseFlags({spelling}, error);
+    REQUIRE(f);
+    CHECK(f->help);
+  }
+  std::string error;
+  auto f = parseFlags({"-conf", "x", "-h", "-bogus"}, error);
+  REQUIRE(f);
+  CHECK(f->help);
+  CHECK_FALSE(parseFlags({"-bogus", "-h"}, error));  // the first bad flag still stops the parse
+}
+
+TEST_CASE("the help shows every flag of the table the parser follows, and each one parses") {
+  const std::string help = moat::app::usage();
+  for (const moat::app::FlagDoc& flag : moat::app::serveFlags()) {
+    // "-h, -help": each spelling on its own.
+    std::string names(flag.names);
+    for (size_t start = 0; start < names.size();) {
+      size_t end = names.find(", ", start);
+      if (end == std::string::npos) end = names.size();
+      const std::string name = names.substr(start, end - start);
+      CAPTURE(name);
+      CHECK(help.find("  " + std::string(flag.names)) != std::string::npos);
+      std::vector<std::string> args{name};
+      if (!flag.value.empty()) args.push_back(flag.value == "N" ? "53" : "x");
+      std::string error;
+      CHECK_MESSAGE(parseFlags(args, error), error);
+      start = end + 2;
+    }
+  }
+  // The subcommands are named too.
+  CHECK(help.find("moat lint [") != std::string::npos);
+  CHECK(help.find("moat explain [") != std::string::npos);
+}

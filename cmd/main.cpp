@@ -152,7 +152,7 @@ int main(int argc, char** argv) {
   // Subcommands first: their flags are their own.
   if (argc > 1 && (std::string_view(argv[1]) == "lint" || std::string_view(argv[1]) == "explain")) {
     const std::vector<std::string> args(argv + 2, argv + argc);
-    if (std::string_view(argv[1]) == "lint") return lint::runLint(args, std::cout, std::cerr);
+    if (std::string_view(argv[1]) == "lint") return lint::runLint(args, std::cin, std::cout, std::cerr);
     return app::runExplain(args, std::cout, std::cerr);
   }
   std::string error;
@@ -160,6 +160,10 @@ int main(int argc, char** argv) {
   if (!flags) {
     std::fprintf(stderr, "%s\n%s", error.c_str(), app::usage().c_str());
     return 2;
+  }
+  if (flags->help) {
+    std::fputs(app::usage().c_str(), stdout);
+    return 0;
   }
   if (flags->version) {
     std::printf("%s\n%s\n", app::versionLine().c_str(), app::platformLine().c_str());

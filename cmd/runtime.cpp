@@ -127,7 +127,7 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
       if (spec.name == "forward") hasForward = true;
       auto handler = spec.setup(ctx);
       if (!handler) return handler.error();
-      if (*handler) chain->add(std::move(*handler));
+      if (*handler) chain->add(std::move(*handler), !ctx.stanzas.empty());
     }
     chain->zone = ctx.zones.empty() ? "." : ctx.zones.front();
     for (const auto& h : chain->handlers) {

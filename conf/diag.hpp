@@ -23,8 +23,12 @@ struct Diag {
   std::string message;
   Severity severity = Severity::Error;
 
-  // "Corefile:3:5: forward: expected IP[:port] or a file, got 'x'"
-  std::string str() const { return pos.str() + ": " + message; }
+  // "Corefile:3:5: forward: expected IP[:port] or a file, got 'x'"; without a line, only the
+  // file ("objects.yaml: No such file or directory") or nothing, never a made-up "FILE:0:0".
+  std::string str() const {
+    if (pos.line == 0) return pos.file.empty() ? message : pos.file + ": " + message;
+    return pos.str() + ": " + message;
+  }
 };
 
 // A value or the error that prevented it. (GCC 12 has no std::expected.)

@@ -60,13 +60,13 @@ std::optional<Diag> Parser::serverBlock() {
   block.keys = std::move(keys);
   const LexToken* t = stream_->peek();
   if (t != nullptr && t->kind == TokenKind::Open) {
-    BlockContext ctx{0, true, owner, t->pos};
+    BlockContext ctx{0, true, owner, t->pos, firstPos, {}, {}};
     stream_->next();
     if (auto e = body(block.directives, ctx)) return e;
   } else if (!sawServerBlock_) {
     // A Corefile holding a single server block may leave out its braces: everything up to the
     // end is its body.
-    BlockContext ctx{0, false, owner, firstPos};
+    BlockContext ctx{0, false, owner, firstPos, firstPos, {}, {}};
     if (auto e = body(block.directives, ctx)) return e;
   } else {
     const Pos& at = t != nullptr ? t->pos : block.keys.empty() ? firstPos : block.keys.back().pos;
@@ -123,10 +123,11 @@ std::optional<Diag> Parser::readKeys(std::vector<Token>& keys) {
   return std::nullopt;
 }
 
-std::optional<Diag> Parser::body(std::vector<Directive>& out, const BlockContext& ctx) {
+std::optional<Diag> Parser::body(std::vector<Directive>& out, BlockContext& ctx) {
   while (const LexToken* t = stream_->peek()) {
     if (t->kind == TokenKind::Close) {
       if (!ctx.braced) return errorAt(t->pos, "unexpected '}': no block is open");
+      ctx.close = t->pos;
       stream_->next();
       return std::nullopt;
     }
@@ -143,15 +144,30 @@ std::optional<Diag> Parser::body(std::vector<Directive>& out, const BlockContext
     if (auto e = directive(d, ctx)) return e;
     out.push_back(std::move(d));
   }
-  if (ctx.braced) {
-    return errorAt(ctx.open, "the block of " + quote(ctx.owner) +
-                                 " is not closed: expected '}' before the end of the file");
-  }
+  if (ctx.braced) return unclosed(ctx);
   return std::nullopt;
 }
 
+// A block that reaches the end of the file open. Its own `}` may well be there, taken by a
+// block inside it that lacks one: `hosts {` without its `}` takes the `}` written for the
+// server block. The indentation tells which: blame the first inner block whose `}` did not line
+// up with it, and say which `}` it took.
+Diag Parser::unclosed(const BlockContext& ctx) const {
+  if (ctx.misaligned) {
+    const Misaligned& m = *ctx.misaligned;
+    return errorAt(m.open, "the block of " + quote(m.owner) + " is not closed: the '}' at " +
+                               std::to_string(m.close.line) + ":" + std::to_string(m.close.col) +
+                               " does not line up with " + quote(m.owner) + " but closed it, and " +
+                               "the block of " + quote(ctx.owner) + " (" +
+                               std::to_string(ctx.open.line) + ":" + std::to_string(ctx.open.col) +
+                               ") reached the end of the file open; add the missing '}'");
+  }
+  return errorAt(ctx.open, "the block of " + quote(ctx.owner) +
+                               " is not closed: expected '}' before the end of the file");
+}
+
 // A directive: its name, the words on the same line, and a `{ ... }` opened on that line.
-std::optional<Diag> Parser::directive(Directive& d, const BlockContext& ctx) {
+std::optional<Diag> Parser::directive(Directive& d, BlockContext& ctx) {
   d.name = toToken(*stream_->next());
   while (const LexToken* t = stream_->peek()) {
     if (stream_->startsLine(*t)) return std::nullopt;
@@ -165,10 +181,22 @@ std::optional<Diag> Parser::directive(Directive& d, const BlockContext& ctx) {
       return errorAt(t->pos, "blocks are nested more than " + std::to_string(kMaxBlockDepth) +
                                  " deep");
     }
-    BlockContext sub{ctx.depth + 1, true, d.name.text, t->pos};
+    BlockContext sub{ctx.depth + 1, true, d.name.text, t->pos, d.name.pos, {}, {}};
     stream_->next();
     d.hasBlock = true;
     if (auto e = body(d.block, sub)) return e;
+    // A `}` on the directive's own line (`hosts { fallthrough }`) or in its column lines up.
+    // One in the column of the block around it was written for that block instead.
+    const bool sameFile = sub.close.file == sub.ownerPos.file && sub.close.file == ctx.ownerPos.file;
+    const bool linesUp = sub.close.line == sub.ownerPos.line || sub.close.col == sub.ownerPos.col;
+    const bool meantForOuter = sub.close.col == ctx.ownerPos.col;
+    if (!ctx.misaligned) {
+      if (sub.misaligned) {
+        ctx.misaligned = sub.misaligned;
+      } else if (sameFile && !linesUp && meantForOuter) {
+        ctx.misaligned = Misaligned{sub.owner, sub.open, sub.close};
+      }
+    }
 
     const LexToken* after = stream_->peek();
     if (after == nullptr || stream_->startsLine(*after)) return std::nullopt;
@@ -210,12 +238,13 @@ Result<Corefile> parseCorefile(std::string_view text, const std::string& path,
 Result<Corefile> loadCorefile(const std::string& path, const ParseOptions& options) {
   static const FileSource kFiles;
   const Source& source = options.source != nullptr ? *options.source : kFiles;
+  // No position: nothing of the file was read, and "FILE:0:0" would point at nothing.
   if (source.isDirectory(path)) {
-    return errorAt(Pos{path, 0, 0}, "'" + path + "' is a directory, expected a Corefile");
+    return errorAt(Pos{}, "cannot read " + path + ": is a directory, expected a Corefile");
   }
   std::string why;
   auto text = source.read(path, why);
-  if (!text) return errorAt(Pos{path, 0, 0}, "cannot read '" + path + "': " + why);
+  if (!text) return errorAt(Pos{}, "cannot read " + path + ": " + why);
   return parseCorefile(*text, path, options);
 }
 

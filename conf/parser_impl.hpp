@@ -30,17 +30,29 @@ class Parser {
  private:
   // Where a list of directives is being read: the body of a server block (depth 0, possibly
   // without braces) or a directive's sub-block (depth >= 1).
+  // A block whose `}` does not line up with the line that opened it: when a block further out
+  // then reaches the end of the file unclosed, the `}` missing is most likely this one's.
+  struct Misaligned {
+    std::string owner;
+    Pos open;   // its `{`
+    Pos close;  // the `}` that closed it
+  };
+
   struct BlockContext {
     int depth = 0;
     bool braced = true;
     std::string owner;  // "example.org" or the directive name, for messages
     Pos open;           // the `{`, where an unclosed block is reported
+    Pos ownerPos;       // the first key or the directive name: where a `}` should line up
+    Pos close;          // the `}` that closed it (set by body())
+    std::optional<Misaligned> misaligned;  // the first inside it, in the order they closed
   };
 
   std::optional<Diag> serverBlock();
   std::optional<Diag> readKeys(std::vector<Token>& keys);
-  std::optional<Diag> body(std::vector<Directive>& out, const BlockContext& ctx);
-  std::optional<Diag> directive(Directive& d, const BlockContext& ctx);
+  std::optional<Diag> body(std::vector<Directive>& out, BlockContext& ctx);
+  std::optional<Diag> directive(Directive& d, BlockContext& ctx);
+  Diag unclosed(const BlockContext& ctx) const;
   std::optional<Diag> closeOnDirectiveLine(const LexToken& close, const Directive& d,
                                            const BlockContext& ctx);
 

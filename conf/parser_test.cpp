@@ -253,7 +253,22 @@ TEST_CASE("parser errors name file:line:col and what was expected") {
       {"example.org {\n  whoami\n",
        "Corefile:1:13: the block of 'example.org' is not closed: expected '}' before the end of "
        "the file"},
+      // The '}' in the server block's column was written for it; hosts lacks its own and took it.
       {". {\n  hosts {\n    fallthrough\n}\n",
+       "Corefile:2:9: the block of 'hosts' is not closed: the '}' at 4:1 does not line up with "
+       "'hosts' but closed it, and the block of '.' (1:3) reached the end of the file open; add "
+       "the missing '}'"},
+      // Every '}' lines up with its own block: the server block's is the one missing.
+      {". {\n  hosts {\n    fallthrough\n  }\n",
+       "Corefile:1:3: the block of '.' is not closed: expected '}' before the end of the file"},
+      // Two levels down: the first block whose '}' went to the block around it is blamed.
+      {"example.org {\n    kubernetes cluster.local {\n        pods insecure\n        objects a {\n"
+       "            x\n    }\n}\n",
+       "Corefile:4:19: the block of 'objects' is not closed: the '}' at 6:5 does not line up with "
+       "'objects' but closed it, and the block of 'example.org' (1:13) reached the end of the file "
+       "open; add the missing '}'"},
+      // A '}' in no block's column says nothing about which one lacks its own.
+      {". {\n  hosts {\n    fallthrough\n   }\n",
        "Corefile:1:3: the block of '.' is not closed: expected '}' before the end of the file"},
       {". {\n  hosts /etc/hosts {\n    fallthrough\n",
        "Corefile:2:20: the block of 'hosts' is not closed: expected '}' before the end of the "
@@ -657,11 +672,12 @@ TEST_CASE("loadCorefile reads through the source and parses") {
 
   auto missing = loadCorefile("/nope/Corefile", options);
   REQUIRE_FALSE(missing.ok());
-  CHECK(missing.error().message == "cannot read '/nope/Corefile': No such file or directory");
+  // No made-up position: the message names the file and the reason, and that is all.
+  CHECK(missing.error().str() == "cannot read /nope/Corefile: No such file or directory");
 
   auto dir = loadCorefile("/etc/coredns", options);
   REQUIRE_FALSE(dir.ok());
-  CHECK(dir.error().message == "'/etc/coredns' is a directory, expected a Corefile");
+  CHECK(dir.error().str() == "cannot read /etc/coredns: is a directory, expected a Corefile");
 }
 
 }  // namespace

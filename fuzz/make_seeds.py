@@ -5,7 +5,8 @@ Queries are laid out byte for byte as dig sends them (RD, EDNS 1232 with a cooki
 replies as a resolver answers, names compressed the way BIND and CoreDNS compress them, plus a
 few hostile shapes (pointer loops, forward pointers, truncated records). The text seeds are the
 repository's own examples (conf/, docker/) and short cases in the shapes the unit tests use;
-targets that read a first option byte (hosts, k8s_objects, log_format) get it prepended.
+targets that read a first option byte (hosts, k8s_objects, log_format) get it prepended;
+configmap seeds are ConfigMaps as kubectl prints them.
 Run from anywhere: python3 fuzz/make_seeds.py
 """
 import os
@@ -409,7 +410,24 @@ LOG_FORMATS = [
 ]
 
 
+# ConfigMaps as kubectl prints them: YAML with the Corefile a literal block (plus an import of
+# another key), JSON with escapes, a List of two, and a folded scalar that maps only coarsely.
+CONFIGMAPS = {
+    "json": b'{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "coredns"},\n'
+            b' "data": {"Corefile": ".:53 {\\n    errors\\n    forward . \\u002fetc/resolv.conf\\n}\\n",\n'
+            b'          "extra.server": "example.org {\\n  whoami\\n}\\n"}}\n',
+    "list_imports": b"apiVersion: v1\nkind: List\nitems:\n- kind: ConfigMap\n  metadata: {name: a}\n"
+                    b"  data:\n    Corefile: |-\n      import *.server\n      .:53 {\n          whoami\n      }\n"
+                    b"    b.server: |2\n        example.org {\n        hosts {\n          fallthrough\n        }\n      }\n"
+                    b"- kind: ConfigMap\n  data:\n    Corefile: >\n      . { whoami }\n",
+    "anchors": b"kind: ConfigMap\ndata:\n  Corefile: &c |\n    . {\n      whoami\n    }\n  copy: *c\n",
+}
+
+
 def texts():
+    write("configmap", "docker", repo_file("docker/kubernetes/configmap.yaml"))
+    for name, data in CONFIGMAPS.items():
+        write("configmap", name, data)
     write("corefile", "default", repo_file("conf/Corefile"))
     write("corefile", "cluster", repo_file("conf/examples/cluster.Corefile"))
     write("corefile", "docker", repo_file("docker/Corefile"))

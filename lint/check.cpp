@@ -1,6 +1,6 @@
 #include "lint/check.hpp"
 
-#include "conf/parser.hpp"
+#include "lint/configmap.hpp"
 #include "lint/model.hpp"
 #include "lint/rules.hpp"
 
@@ -12,6 +12,21 @@ void runRules(const Model& model, Findings& findings) {
   checkChains(model, findings);
   checkKubernetes(model, findings);
   checkListeners(model, findings);
+  checkHostsEntries(model, findings);
+}
+
+void lintCorefile(const std::string& path, std::string_view text, const conf::Source* source,
+                  std::vector<Finding>& out) {
+  Findings findings;
+  if (auto model = loadModel(path, text, source, findings)) runRules(*model, findings);
+  std::vector<Finding> found = findings.take();
+  sortFindings(found);
+  out.insert(out.end(), found.begin(), found.end());
+}
+
+void lintText(const std::string& name, std::string_view text, std::vector<Finding>& out) {
+  if (looksLikeConfigMap(text)) return lintConfigMaps(name, text, out);
+  lintCorefile(name, text, nullptr, out);
 }
 
 bool lintFile(const std::string& path, std::vector<Finding>& out, std::string& why) {
@@ -20,13 +35,9 @@ bool lintFile(const std::string& path, std::vector<Finding>& out, std::string& w
     why = "is a directory";
     return false;
   }
-  if (!files.read(path, why)) return false;
-
-  Findings findings;
-  if (auto model = loadModel(path, findings)) runRules(*model, findings);
-  std::vector<Finding> found = findings.take();
-  sortFindings(found);
-  out.insert(out.end(), found.begin(), found.end());
+  auto text = files.read(path, why);
+  if (!text) return false;
+  lintText(path, *text, out);
   return true;
 }
 

@@ -125,6 +125,40 @@ TEST_CASE("github: workflow commands, info as notice, data escaped") {
   CHECK(got[2].rfind("::notice file=", 0) == 0);
 }
 
+TEST_CASE("-h, -help and --help: usage, every flag and every rule with its summary, exit 0") {
+  for (const char* spelling : {"-h", "-help", "--help"}) {
+    CAPTURE(spelling);
+    CliRun run = runCli({spelling});
+    CHECK(run.code == 0);
+    CHECK(run.err.empty());
+    CHECK(run.out == help());
+  }
+  const std::string text = help();
+  for (const char* flag : {"--format F", "--fail-on S", "-h, --help"}) {
+    CAPTURE(flag);
+    CHECK(text.find(flag) != std::string::npos);
+  }
+  for (const RuleInfo& r : rules()) {
+    CAPTURE(r.id);
+    // "  leak/unscoped-forward   error    Local names fall through to an unscoped forward"
+    const size_t at = text.find("  " + std::string(r.id) + " ");
+    REQUIRE(at != std::string::npos);
+    const std::string line = text.substr(at, text.find('\n', at) - at);
+    CHECK(line.find(" " + std::string(severityName(r.severity)) + " ") != std::string::npos);
+    CHECK(line.size() >= r.summary.size());
+    CHECK(line.compare(line.size() - r.summary.size(), r.summary.size(), r.summary) == 0);
+  }
+}
+
+TEST_CASE("- reads the Corefile from standard input, named <stdin> in the findings") {
+  CliRun run = runCli({"-"}, ". {\n  whoam\n}\n");
+  CHECK(run.code == 1);
+  CHECK(run.out.rfind("<stdin>:2:3: error: unknown directive 'whoam'", 0) == 0);
+  CliRun clean = runCli({"--fail-on", "warning", "-"}, ". {\n  whoami\n}\n");
+  CHECK(clean.code == 0);
+  CHECK(clean.out.empty());
+}
+
 TEST_CASE("every rule in the catalogue is documented in lint/README.md") {
   std::ifstream in(std::string(MOAT_SOURCE_DIR) + "/lint/README.md");
   REQUIRE(in.good());

@@ -11,7 +11,7 @@ namespace {
 using S = Severity;
 
 // The order here is the order SARIF lists them and the README documents them.
-constexpr std::array<RuleInfo, 22> kRules = {{
+constexpr std::array<RuleInfo, 23> kRules = {{
     {"syntax/error", S::Error, "The Corefile does not parse",
      "The lexer, the parser or an import failed: unbalanced braces, an unterminated quote, an "
      "import that matches nothing readable. Nothing after the error can be checked."},
@@ -43,8 +43,9 @@ constexpr std::array<RuleInfo, 22> kRules = {{
      "A forward scoped to a private zone uses an upstream that a forward for the root zone also "
      "uses: that upstream is probably a public resolver, which cannot answer private names."},
     {"forward/loop", S::Error, "Forward loops back",
-     "An upstream is this server itself (one of its listen addresses on the same port), the "
-     "systemd-resolved stub 127.0.0.53, or a resolv.conf that lists only loopback addresses."},
+     "Queries sent to an upstream come back to the same forward (followed through this server's "
+     "own listeners and the blocks they reach), or the upstream is the systemd-resolved stub "
+     "127.0.0.53, or a resolv.conf that lists only loopback addresses."},
     {"forward/unreachable", S::Warning, "Forward stanza can never match",
      "A forward whose FROM lies outside every zone of its block, or which an earlier forward of "
      "the block takes all names from."},
@@ -77,6 +78,10 @@ constexpr std::array<RuleInfo, 22> kRules = {{
      "The forward's scope covers zones Moat treats as private with no directive (local., "
      "internal., home.arpa., private reverse zones...). CoreDNS would forward those names; Moat "
      "answers them locally. Scope a forward to the zone or write `private off` to forward them."},
+    {"hosts/entry-typo", S::Warning, "hosts line meant as an option",
+     "A line inside hosts { } that is neither an option nor an address is read as a hosts entry "
+     "and skipped; it is within two edits of an option name (fallthroug, no_revers), so the "
+     "option was most likely meant and is not in effect."},
     {"block/duplicate", S::Error, "Zone defined twice on a listener",
      "The same zone on the same port and bind address in two server blocks (or twice in one): "
      "the server refuses to start."},

@@ -4,6 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <istream>
+#include <iterator>
 #include <optional>
 #include <ostream>
 
@@ -15,7 +18,10 @@ namespace moat::lint {
 namespace {
 
 constexpr std::string_view kUsage =
-    "usage: moat lint [--format text|json|sarif|github] [--fail-on error|warning] FILE...\n";
+    "Usage: moat lint [--format text|json|sarif|github] [--fail-on error|warning] FILE...\n";
+
+// What standard input is called in findings.
+constexpr std::string_view kStdinName = "<stdin>";
 
 struct Args {
   Format format = Format::Text;
@@ -51,7 +57,7 @@ std::optional<Args> parseArgs(std::span<const std::string> args, std::string& er
       out.files.push_back(arg);
     } else if (arg == "--") {
       onlyFiles = true;
-    } else if (arg == "-h" || arg == "--help") {
+    } else if (arg == "-h" || arg == "-help" || arg == "--help") {
       out.help = true;
     } else if (arg == "--format" || startsWith(arg, "--format=")) {
       auto value = valueOf(args, i, "--format", error);
@@ -105,7 +111,35 @@ class QuietLogs {
 
 }  // namespace
 
-int runLint(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
+std::string help() {
+  std::string out(kUsage);
+  out +=
+      "\n"
+      "Checks Corefiles before they ship, with the server's own parsers. FILE may be - for\n"
+      "standard input, and a Kubernetes ConfigMap (YAML or JSON) is linted as the Corefile inside\n"
+      "it, positions in the ConfigMap's lines:\n"
+      "  kubectl -n kube-system get configmap coredns -o yaml | moat lint -\n"
+      "\n"
+      "  --format F     text (default), json, sarif or github (workflow commands)\n"
+      "  --fail-on S    error (default) or warning: the lowest severity that exits 1\n"
+      "  -h, --help     print this help and exit\n"
+      "\n"
+      "Exit status: 0 clean, 1 findings at or above --fail-on, 2 unreadable input or bad usage.\n"
+      "\n"
+      "Rules (details in lint/README.md):\n";
+  size_t width = 0;
+  for (const RuleInfo& r : rules()) width = std::max(width, r.id.size());
+  for (const RuleInfo& r : rules()) {
+    std::string id(r.id);
+    id.resize(width + 2, ' ');
+    std::string severity(severityName(r.severity));
+    severity.resize(9, ' ');
+    out += "  " + id + severity + std::string(r.summary) + "\n";
+  }
+  return out;
+}
+
+int runLint(std::span<const std::string> args, std::istream& in, std::ostream& out, std::ostream& err) {
   std::string error;
   auto parsed = parseArgs(args, error);
   if (!parsed) {
@@ -113,7 +147,7 @@ int runLint(std::span<const std::string> args, std::ostream& out, std::ostream& 
     return 2;
   }
   if (parsed->help) {
-    out << kUsage;
+    out << help();
     return 0;
   }
 
@@ -123,6 +157,16 @@ int runLint(std::span<const std::string> args, std::ostream& out, std::ostream& 
     QuietLogs quiet;
     for (const std::string& file : parsed->files) {
       std::string why;
+      if (file == "-") {
+        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (in.bad()) {
+          err << "moat lint: cannot read standard input\n";
+          unreadable = true;
+          continue;
+        }
+        lintText(std::string(kStdinName), text, findings);
+        continue;
+      }
       if (!lintFile(file, findings, why)) {
         err << "moat lint: cannot read '" << file << "': " << why << "\n";
         unreadable = true;

@@ -219,11 +219,13 @@ const conf::Directive* Block::first(std::string_view plugin) const {
   return nullptr;
 }
 
-std::unique_ptr<Model> loadModel(const std::string& path, Findings& findings) {
+std::unique_ptr<Model> loadModel(const std::string& path, std::string_view text,
+                                 const conf::Source* source, Findings& findings) {
   std::vector<conf::Diag> parseWarnings;
   conf::ParseOptions options;
   options.warnings = &parseWarnings;
-  auto corefile = conf::loadCorefile(path, options);
+  options.source = source;
+  auto corefile = conf::parseCorefile(text, path, options);
   for (conf::Diag& w : parseWarnings) {
     if (w.pos.file.empty()) w.pos.file = path;
     findings.add(w, "config/warning");

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "conf/ast.hpp"
+#include "conf/parser.hpp"
 #include "conf/zone.hpp"
 #include "lint/finding.hpp"
 #include "plugins/cache/config.hpp"
@@ -57,9 +58,11 @@ struct Model {
   plugins::PrivateZonesPtr privateZones;  // never null (built-ins alone when stanzas failed)
 };
 
-// Reads and sets up `path` (which must be readable). Null when it does not parse (the
-// syntax/error finding is then in `findings`).
-std::unique_ptr<Model> loadModel(const std::string& path, Findings& findings);
+// Parses `text` (the Corefile named `path`: positions and relative paths start there, imports
+// come through `source`, the file system when null) and sets it up. Null when it does not
+// parse (the syntax/error finding is then in `findings`).
+std::unique_ptr<Model> loadModel(const std::string& path, std::string_view text,
+                                 const conf::Source* source, Findings& findings);
 
 // Helpers the rules share.
 // Lowercased wire form of a normalised zone ("example.org."); empty for an invalid name.

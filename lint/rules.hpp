@@ -23,6 +23,9 @@ void checkKubernetes(const Model& model, Findings& findings);
 // rules_listen.cpp: block/duplicate, http/address-clash.
 void checkListeners(const Model& model, Findings& findings);
 
+// rules_hosts.cpp: hosts/entry-typo.
+void checkHostsEntries(const Model& model, Findings& findings);
+
 // Every rule above.
 void runRules(const Model& model, Findings& findings);
 

@@ -14,17 +14,27 @@ namespace ip = boost::asio::ip;
 using plugins::forward::Stanza;
 using plugins::forward::UpstreamAddr;
 
+// One listener of this server (address, port) and the blocks it routes to, by zone.
 struct Listener {
   std::string address;  // "" : every address
   uint16_t port = 53;
+  std::vector<std::pair<std::string, size_t>> zones;  // zone -> index into model.blocks
 };
 
 std::vector<Listener> listenersOf(const Model& model) {
   std::vector<Listener> out;
-  for (const Block& block : model.blocks) {
+  auto listener = [&](const std::string& address, uint16_t port) -> Listener& {
+    for (Listener& l : out) {
+      if (l.address == address && l.port == port) return l;
+    }
+    out.push_back({address, port, {}});
+    return out.back();
+  };
+  for (size_t b = 0; b < model.blocks.size(); ++b) {
+    const Block& block = model.blocks[b];
     for (const conf::ServerKey& key : block.keys) {
-      if (block.binds.empty()) out.push_back({"", key.port});
-      for (const std::string& b : block.binds) out.push_back({b, key.port});
+      if (block.binds.empty()) listener("", key.port).zones.emplace_back(key.zone, b);
+      for (const std::string& bind : block.binds) listener(bind, key.port).zones.emplace_back(key.zone, b);
     }
   }
   return out;
@@ -55,9 +65,140 @@ bool isFileArgument(const conf::Token& to) {
   return !plugins::forward::parseHostPort(to.text, 53).has_value();
 }
 
-void loops(const Model& model, const Block& block, Findings& findings) {
-  const std::vector<Listener> listeners = listenersOf(model);
-  for (const conf::Directive* d : block.forwardDirectives) {
+bool overlaps(const std::string& a, const std::string& b) {
+  return conf::isSubzone(a, b) || conf::isSubzone(b, a);
+}
+const std::string& deeper(const std::string& a, const std::string& b) {
+  return conf::isSubzone(a, b) ? a : b;
+}
+
+// Following forwards from block to block through the server's own listeners. A forward whose
+// upstream is one of this server's listeners hands its names to whichever block serves them
+// there; that is a loop only when the path comes back to the forward it started from (CoreDNS's
+// forward README routes `.` through `.:5301` and `.:5302` blocks that forward elsewhere).
+class LoopFinder {
+ public:
+  explicit LoopFinder(const Model& model) : model_(model), listeners_(listenersOf(model)) {}
+
+  // The hops by which names under `zone` (the origin stanza's narrowed scope), sent to `u`,
+  // come back to stanza `origin` of block `block`; empty when they never do.
+  struct Hop {
+    const Block* block;
+    const Listener* listener;
+    const Stanza* stanza;  // the forward of `block` that sends them on
+    std::string zone;      // the names that go on
+  };
+  std::vector<Hop> pathBack(size_t block, size_t origin, const std::string& zone, const UpstreamAddr& u) {
+    origin_ = {block, origin};
+    budget_ = kMaxSteps;
+    path_.clear();
+    onPath_.clear();
+    onPath_.push_back(origin_);
+    if (follow(zone, u)) return path_;
+    return {};
+  }
+
+ private:
+  using State = std::pair<size_t, size_t>;  // block, stanza
+
+  bool follow(const std::string& zone, const UpstreamAddr& u) {
+    for (const Listener& l : listeners_) {
+      if (!reaches(u, l)) continue;
+      for (size_t b : blocksFor(l, zone)) {
+        for (const auto& [z, index] : l.zones) {
+          if (index != b || !overlaps(z, zone)) continue;
+          if (enterBlock(b, l, deeper(z, zone))) return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  // The blocks listener `l` hands names under `zone` to: the one with the longest zone that
+  // holds `zone`, and every one with a zone inside it.
+  std::vector<size_t> blocksFor(const Listener& l, const std::string& zone) const {
+    std::vector<size_t> out;
+    const std::pair<std::string, size_t>* holder = nullptr;
+    for (const auto& entry : l.zones) {
+      if (conf::isSubzone(zone, entry.first)) {
+        if (holder == nullptr || conf::isSubzone(entry.first, holder->first)) holder = &entry;
+      } else if (conf::isSubzone(entry.first, zone)) {
+        out.push_back(entry.second);
+      }
+    }
+    if (holder != nullptr) out.push_back(holder->second);
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+
+  bool enterBlock(size_t b, const Listener& l, const std::string& zone) {
+    if (budget_ == 0) return false;  // a maze of blocks: give up rather than take for ever
+    --budget_;
+    const Block& block = model_.blocks[b];
+    if (answeredBefore(block, zone)) return false;
+    for (size_t s = 0; s < block.forwards.size(); ++s) {
+      const Stanza& stanza = block.forwards[s];
+      if (!overlaps(stanza.from, zone)) continue;
+      const std::string names = deeper(stanza.from, zone);
+      const auto scope = plugins::EgressScope::narrowed(stanza.from, block.zones);
+      const bool blocked = plugins::egressBlockedBy(model_.privateZones.get(), scope, wireOf(names)) != nullptr;
+      if (!blocked) {
+        path_.push_back({&block, &l, &stanza, names});
+        if (State{b, s} == origin_) return true;
+        if (std::find(onPath_.begin(), onPath_.end(), State{b, s}) == onPath_.end()) {
+          onPath_.push_back({b, s});
+          for (const UpstreamAddr& next : stanza.upstreams) {
+            if (follow(names, next)) return true;
+          }
+          onPath_.pop_back();
+        }
+        path_.pop_back();
+      }
+      // A stanza that holds every name left, with nothing excepted, leaves none to later ones.
+      if (conf::isSubzone(names, stanza.from) && stanza.except.size() == 0 && !blocked) break;
+    }
+    return false;
+  }
+
+  // hosts or kubernetes answering every name under `zone` themselves (no fallthrough): the
+  // names never reach this block's forward.
+  static bool answeredBefore(const Block& block, const std::string& zone) {
+    auto covers = [&](const std::vector<std::string>& zones, const plugins::Fall& fall) {
+      if (fall.enabled()) return false;
+      return std::any_of(zones.begin(), zones.end(), [&](const std::string& z) { return conf::isSubzone(zone, z); });
+    };
+    if (block.hosts && covers(block.hosts->zones, block.hosts->fall)) return true;
+    if (block.kubernetes && covers(block.kubernetes->zones, block.kubernetes->fall)) return true;
+    return false;
+  }
+
+  // Paths are searched depth first without a global visited set (a block reached with other
+  // names may go elsewhere), so the steps per search are capped.
+  static constexpr size_t kMaxSteps = 10000;
+
+  const Model& model_;
+  std::vector<Listener> listeners_;
+  size_t budget_ = kMaxSteps;
+  State origin_;
+  std::vector<State> onPath_;
+  std::vector<Hop> path_;
+};
+
+std::string blockName(const Block& block, const Listener& l) {
+  std::string zone = block.zones.empty() ? "." : block.zones.front();
+  return zone + ":" + std::to_string(l.port) + " (" + block.ast->keys.front().pos.str() + ")";
+}
+
+std::string listenText(const Listener& l) {
+  return (l.address.empty() ? "every address" : l.address) + " port " + std::to_string(l.port);
+}
+
+void loops(const Model& model, size_t b, LoopFinder& finder, Findings& findings) {
+  const Block& block = model.blocks[b];
+  for (size_t s = 0; s < block.forwardDirectives.size() && s < block.forwards.size(); ++s) {
+    const conf::Directive* d = block.forwardDirectives[s];
+    const Stanza& stanza = block.forwards[s];
     for (size_t i = 1; i < d->args.size(); ++i) {
       const conf::Token& to = d->args[i];
       auto addrs = plugins::forward::parseTo(to, model.baseDir, nullptr);
@@ -77,13 +218,30 @@ void loops(const Model& model, const Block& block, Findings& findings) {
         }
       }
       for (const UpstreamAddr& u : *addrs) {
-        auto self = std::find_if(listeners.begin(), listeners.end(),
-                                 [&](const Listener& l) { return reaches(u, l); });
-        if (self != listeners.end()) {
+        std::vector<LoopFinder::Hop> path;
+        const auto scope = plugins::EgressScope::narrowed(stanza.from, block.zones);
+        for (const std::string& zone : block.zones) {
+          if (!overlaps(zone, stanza.from)) continue;
+          const std::string& names = deeper(zone, stanza.from);
+          // Names this forward may not send (a private zone) cannot go round.
+          if (plugins::egressBlockedBy(model.privateZones.get(), scope, wireOf(names)) != nullptr) continue;
+          path = finder.pathBack(b, s, names, u);
+          if (!path.empty()) break;
+        }
+        if (path.size() == 1) {
           findings.add(to.pos, "forward/loop",
                        "upstream " + u.text + " is this server itself (it listens on " +
-                           (self->address.empty() ? "every address" : self->address) + " port " +
-                           std::to_string(self->port) + "): every forwarded query loops");
+                           listenText(*path[0].listener) + "): every forwarded query loops");
+        } else if (!path.empty()) {
+          std::string route = "upstream " + u.text + " is this server's block " +
+                              blockName(*path[0].block, *path[0].listener);
+          for (size_t h = 0; h + 1 < path.size(); ++h) {
+            route += ", whose forward at " + path[h].stanza->pos.str() + " sends " + path[h].zone +
+                     " on to block " + blockName(*path[h + 1].block, *path[h + 1].listener);
+          }
+          findings.add(to.pos, "forward/loop",
+                       route + ", this forward's own: every forwarded query for " + path.back().zone +
+                           " loops");
         } else if (isResolvedStub(u)) {
           findings.add(to.pos, "forward/loop",
                        "upstream " + u.text + " is the systemd-resolved stub: inside a pod or "
@@ -142,9 +300,11 @@ void unreachable(const Model& model, const Block& block, Findings& findings) {
 }  // namespace
 
 void checkForwards(const Model& model, Findings& findings) {
-  for (const Block& block : model.blocks) {
+  LoopFinder finder(model);
+  for (size_t b = 0; b < model.blocks.size(); ++b) {
+    const Block& block = model.blocks[b];
     if (!block.keysOk) continue;
-    loops(model, block, findings);
+    loops(model, b, finder, findings);
     unreachable(model, block, findings);
   }
 }

@@ -69,11 +69,12 @@ struct CliRun {
   std::string err;
 };
 
-inline CliRun runCli(std::vector<std::string> args) {
+inline CliRun runCli(std::vector<std::string> args, const std::string& stdinText = "") {
+  std::istringstream in(stdinText);
   std::ostringstream out;
   std::ostringstream err;
   CliRun run;
-  run.code = runLint(args, out, err);
+  run.code = runLint(args, in, out, err);
   run.out = out.str();
   run.err = err.str();
   return run;

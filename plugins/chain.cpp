@@ -117,7 +117,7 @@ void ChainRunner::run(dns::Query& q, const Chain& chain, size_t from) {
   bump(slots_[q.worker].stats.offTheEnd);
   dns::writeErrorReply(q.reply, q.requestBytes(), &q.view, dns::RCode::ServFail);
   q.error = "no next plugin found";
-  q.errorPlugin = chain.handlers.back()->name();
+  q.errorPlugin = chain.lastWritten.empty() ? chain.handlers.back()->name() : chain.lastWritten;
   finish(q, chain, chain.handlers.size() - 1);
 }
 

@@ -29,9 +29,16 @@ struct Chain {
   std::vector<bool> observes;  // handlers[i]->observesReplies(), cached
   std::string zone;            // the block zone this chain was reached by (for logs and metrics)
   std::shared_ptr<const BlockFilter> filter;  // null: the block takes every query of its zones
+  // The plugin a query that runs off the end is blamed on ("plugin/loop: no next plugin
+  // found"): as in CoreDNS, the last plugin in chain order, counting only those the Corefile
+  // wrote. A handler every block gets without a line (the built-in private zones) is never
+  // it: the error would name a plugin the user cannot find in the Corefile.
+  std::string_view lastWritten;
 
-  void add(HandlerPtr handler) {
+  // `written`: the block has a directive for this plugin.
+  void add(HandlerPtr handler, bool written = true) {
     observes.push_back(handler->observesReplies());
+    if (written) lastWritten = handler->name();
     handlers.push_back(std::move(handler));
   }
 };

@@ -160,6 +160,33 @@ TEST_CASE("no zone: REFUSED; off the end of the chain: SERVFAIL with an error") 
   CHECK(f.runner.offTheEnd() == 1);
 }
 
+TEST_CASE("off the end: the error names the last plugin the Corefile wrote, not an implicit one") {
+  // CoreDNS's NextOrFailure blames the plugin whose next is missing; Moat's implicit `private`
+  // runs last in every block but appears in no Corefile, so it is never the one named.
+  Fixture f;
+  struct Pass final : Handler {
+    explicit Pass(std::string_view n) : n_(n) {}
+    Verdict onQuery(dns::Query&) override { return Verdict::Next; }
+    std::string_view name() const override { return n_; }
+    std::string_view n_;
+  };
+  auto table = std::make_shared<RouteTable>();
+  table->listeners.emplace_back();
+  auto chain = std::make_shared<Chain>();
+  chain->add(std::make_shared<Pass>("kubernetes"));
+  chain->add(std::make_shared<Pass>("loop"));
+  chain->add(std::make_shared<Pass>("private"), false);
+  table->listeners[0].chains.resize(1);
+  table->listeners[0].chains[static_cast<size_t>(table->listeners[0].zones.add("."))] = chain;
+  f.runner.publish(table);
+  dns::Query q;
+  f.ask(q, "1234.5678.");
+  REQUIRE(f.sink.sent.size() == 1);
+  CHECK(decode(f.sink.sent[0]).rcode == 2);
+  CHECK(q.error == "no next plugin found");
+  CHECK(q.errorPlugin == "loop");
+}
+
 TEST_CASE("observers see the reply as the client gets it, and the size the chain wrote") {
   struct Big final : Handler {
     Verdict onQuery(dns::Query& q) override {

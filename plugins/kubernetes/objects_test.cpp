@@ -260,7 +260,7 @@ TEST_CASE("objects: directories load every object file in name order") {
   SUBCASE("a missing path is an error for the whole load") {
     auto t = loadObjects({dir.path(), dir.file("nope.yaml")}, 1);
     REQUIRE_FALSE(t);
-    CHECK(t.error().str() == dir.file("nope.yaml") + ":0:0: No such file or directory");
+    CHECK(t.error().str() == dir.file("nope.yaml") + ": No such file or directory");
   }
   SUBCASE("one broken file fails the load with its position") {
     dir.write("d.yaml", "kind: Namespace\nmetadata: {name: [}\n");

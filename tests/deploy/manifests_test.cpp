@@ -173,8 +173,9 @@ TEST_CASE("the ConfigMap's Corefile is kubeadm's plus `objects`, and the server 
   mt::TempDir dir;
   std::string path = dir.write("Corefile", buildableCorefile(all, dir));
   std::vector<std::string> args = {"--fail-on", "error", path};
+  std::istringstream in;
   std::ostringstream out, err;
-  int rc = moat::lint::runLint(args, out, err);
+  int rc = moat::lint::runLint(args, in, out, err);
   if (rc == 2 && err.str().find("not built yet") != std::string::npos) {
     MESSAGE("moat lint is not built yet; the ConfigMap's Corefile is only parsed and built");
   } else {

@@ -72,6 +72,19 @@ TEST_CASE("the cluster example answers the Kubernetes DNS spec over the wire") {
   CHECK(nx.find("IN\tSOA\tns.dns.cluster.local. hostmaster.cluster.local.") != std::string::npos);
 }
 
+TEST_CASE("the cluster example's start-up error names plugin/loop, the last plugin of its chain") {
+  // Its forward is commented out, so loop's own HINFO probe finds no plugin to answer it and
+  // the chain ends at loop. CoreDNS logs this line too; it never names the implicit `private`.
+  TempDir dir;
+  ServerProcess s(dir, exampleCorefile(dir));
+  REQUIRE(s.waitForOutput("[ERROR] plugin/errors: 2 ", 1, std::chrono::seconds(10)));
+  const std::string out = s.stdoutText();
+  CAPTURE(out);
+  std::regex line(R"(\[ERROR\] plugin/errors: 2 \d+\.\d+\. HINFO: plugin/loop: no next plugin found\n)");
+  CHECK(std::regex_search(out, line));
+  CHECK(out.find("plugin/private") == std::string::npos);
+}
+
 TEST_CASE("rewriting the objects changes answers without a restart; a broken file keeps the old ones") {
   TempDir dir;
   ServerProcess s(dir, exampleCorefile(dir));

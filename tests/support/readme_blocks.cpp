@@ -1,0 +1,57 @@
+#include "tests/support/readme_blocks.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+namespace moat::testing {
+
+namespace {
+
+void readCommands(ReadmeBlock& block) {
+  const bool session = std::any_of(block.text.begin(), block.text.end(),
+                                   [](const std::string& l) { return l.rfind("$ ", 0) == 0; });
+  for (size_t i = 0; i < block.text.size(); ++i) {
+    const std::string& line = block.text[i];
+    const size_t at = block.line + 1 + i;
+    if (session) {
+      if (line.rfind("$ ", 0) == 0) {
+        block.commands.push_back({line.substr(2), {}, true, at});
+      } else if (!block.commands.empty()) {
+        block.commands.back().output.push_back(line);
+      }
+      continue;
+    }
+    const size_t lead = line.find_first_not_of(' ');
+    if (lead == std::string::npos || line[lead] == '#') continue;
+    block.commands.push_back({line.substr(lead), {}, false, at});
+  }
+}
+
+}  // namespace
+
+std::vector<ReadmeBlock> readmeBlocks(const std::string& markdown) {
+  std::vector<ReadmeBlock> out;
+  std::istringstream in(markdown);
+  bool inside = false;
+  size_t indent = 0;  // of the opening fence: a block inside a list item is indented with it
+  size_t number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    const size_t lead = line.find_first_not_of(' ');
+    const bool fence = lead != std::string::npos && line.compare(lead, 3, "```") == 0;
+    if (!inside && fence) {
+      inside = true;
+      indent = lead;
+      out.push_back({line.substr(lead + 3), number, {}, {}});
+    } else if (inside && fence) {
+      inside = false;
+      if (out.back().lang == "sh") readCommands(out.back());
+    } else if (inside) {
+      const size_t strip = std::min(indent, std::min(lead, line.size()));
+      out.back().text.push_back(line.substr(strip));
+    }
+  }
+  return out;
+}
+
+}  // namespace moat::testing
