@@ -176,8 +176,7 @@ TEST_CASE("off the end: the error names the last plugin the Corefile wrote, not 
   chain->add(std::make_shared<Pass>("kubernetes"));
   chain->add(std::make_shared<Pass>("loop"));
   chain->add(std::make_shared<Pass>("private"), false);
-  table->listeners[0].chains.resize(1);
-  table->listeners[0].chains[static_cast<size_t>(table->listeners[0].zones.add("."))] = chain;
+  table->listeners[0].add(".", chain);
   f.runner.publish(table);
   dns::Query q;
   f.ask(q, "1234.5678.");
