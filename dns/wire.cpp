@@ -68,7 +68,7 @@ ParseStatus parseQuery(std::span<const uint8_t> pkt, QueryView& out) {
   if (out.header.arcount == 0) return ParseStatus::Ok;
 
   // Only now is the rest of the packet worth reading: find the OPT in the additional section.
-  RecordWalker walk(pkt);
+  RecordWalker walk(pkt, off);
   for (Record r; walk.next(r);) {
     if (r.section != Section::Additional || r.type != rrtype::OPT) continue;
     // RFC 6891: one OPT at most, owned by the root.

@@ -136,27 +136,33 @@ struct NameEnd {
 // offset of every label it reads, the root's included. Pointers may aim anywhere inside `msg`,
 // forward too, as ldns and miekg/dns read them; loops end at kMaxPointers.
 template <class OnLabel>
-NameEnd followName(std::span<const uint8_t> msg, size_t off, OnLabel&& label) {
+[[gnu::always_inline]] inline NameEnd followName(std::span<const uint8_t> msg, size_t off,
+                                                 OnLabel&& label) {
   size_t end = 0;
   size_t length = 0;
   unsigned pointers = 0;
-  for (;;) {
-    if (off >= msg.size()) return {0, WireError::Overrun};
+  if (off >= msg.size()) return {0, WireError::Overrun};
+  for (;;) {  // here off < msg.size(): checked before every move
     const uint8_t len = msg[off];
-    if ((len & 0xC0) == 0xC0) {
+    if (len > kMaxLabelLen) {
+      if ((len & 0xC0) != 0xC0) return {0, WireError::BadLabel};
       if (off + 2 > msg.size()) return {0, WireError::Overrun};
       if (++pointers > kMaxPointers) return {0, WireError::PointerLimit};
       if (end == 0) end = off + 2;
       off = static_cast<size_t>(len & 0x3F) << 8 | msg[off + 1];
+      if (off >= msg.size()) return {0, WireError::Overrun};
       continue;
     }
-    if (len > kMaxLabelLen) return {0, WireError::BadLabel};
     length += len + 1u;
     if (length > kMaxNameLen) return {0, WireError::NameTooLong};
-    if (off + 1 + len > msg.size()) return {0, WireError::Overrun};
+    if (len == 0) {
+      label(off);
+      return {end != 0 ? end : off + 1, WireError::None};
+    }
+    const size_t next = off + 1 + len;
+    if (next >= msg.size()) return {0, WireError::Overrun};  // the label, and a byte after it
     label(off);
-    if (len == 0) return {end != 0 ? end : off + 1, WireError::None};
-    off += len + 1u;
+    off = next;
   }
 }
 
