@@ -92,6 +92,7 @@ namespace moat::dns {
 size_t readName(std::span<const uint8_t> msg, size_t off, std::vector<uint8_t>& out) {
   out.clear();
   return followName(msg, off, [&](size_t at) {
+           if (msg[at] > kMaxLabelLen) return;  // a pointer
            out.insert(out.end(), msg.begin() + static_cast<long>(at),
                       msg.begin() + static_cast<long>(at + 1 + msg[at]));
          }).end;

@@ -344,16 +344,16 @@ TEST_CASE("an owner name that does not read stops the walk at its record, saying
   }
 }
 
-TEST_CASE("followName hands out every label, the root's included, across pointers") {
+TEST_CASE("followName visits every label, the root's included, and every pointer, in order") {
   Bytes m(1);
   m.name("foo.example.").question(dns::rrtype::A);   // labels at 12, 16, 24
   const size_t at = m.size();
   m.label("bar").pointer(16);
-  std::vector<size_t> labels;
-  const dns::NameEnd end = dns::followName(m.b, at, [&](size_t off) { labels.push_back(off); });
+  std::vector<size_t> visited;
+  const dns::NameEnd end = dns::followName(m.b, at, [&](size_t off) { visited.push_back(off); });
   CHECK(end.error == WireError::None);
   CHECK(end.end == at + 6);
-  CHECK(labels == std::vector<size_t>{at, 16, 24});
+  CHECK(visited == std::vector<size_t>{at, at + 4, 16, 24});
   std::vector<uint8_t> name;
   CHECK(dns::readName(m.b, at, name) == at + 6);
   CHECK(dns::nameToText(name) == "bar.example.");

@@ -132,12 +132,13 @@ struct NameEnd {
   WireError error = WireError::None;
 };
 
-// Follows the name at `off` through its pointers to the root label, calling `label(at)` with the
-// offset of every label it reads, the root's included. Pointers may aim anywhere inside `msg`,
-// forward too, as ldns and miekg/dns read them; loops end at kMaxPointers.
-template <class OnLabel>
+// Follows the name at `off` through its pointers to the root label, calling `visit(at)` with the
+// offset of every label (the root's included) and every pointer it reads, in order; msg[at]
+// tells which (a length up to 63, or a pointer). Pointers may aim anywhere inside `msg`, forward
+// too, as ldns and miekg/dns read them; loops end at kMaxPointers.
+template <class Visit>
 [[gnu::always_inline]] inline NameEnd followName(std::span<const uint8_t> msg, size_t off,
-                                                 OnLabel&& label) {
+                                                 Visit&& visit) {
   size_t end = 0;
   size_t length = 0;
   unsigned pointers = 0;
@@ -148,6 +149,7 @@ template <class OnLabel>
       if ((len & 0xC0) != 0xC0) return {0, WireError::BadLabel};
       if (off + 2 > msg.size()) return {0, WireError::Overrun};
       if (++pointers > kMaxPointers) return {0, WireError::PointerLimit};
+      visit(off);
       if (end == 0) end = off + 2;
       off = static_cast<size_t>(len & 0x3F) << 8 | msg[off + 1];
       if (off >= msg.size()) return {0, WireError::Overrun};
@@ -156,12 +158,12 @@ template <class OnLabel>
     length += len + 1u;
     if (length > kMaxNameLen) return {0, WireError::NameTooLong};
     if (len == 0) {
-      label(off);
+      visit(off);
       return {end != 0 ? end : off + 1, WireError::None};
     }
     const size_t next = off + 1 + len;
     if (next >= msg.size()) return {0, WireError::Overrun};  // the label, and a byte after it
-    label(off);
+    visit(off);
     off = next;
   }
 }

@@ -11,7 +11,7 @@ namespace moat::plugins::cache {
 enum class Kind : uint8_t { Success, Delegation, NoData, NameError, ServerError, Uncacheable };
 
 struct ReplyScan {
-  bool ok = false;          // every record walked inside the message
+  bool ok = false;          // every record walked, and no name reads a TTL (setTtls keeps it)
   Kind kind = Kind::Uncacheable;
   uint32_t minTtl = 0;      // seconds, as MinimalTTL (5 when there is nothing to look at)
   size_t optStart = 0, optEnd = 0;  // the OPT record's bytes; equal when there is none

@@ -215,6 +215,7 @@ bool sameName(std::span<const uint8_t> msg, size_t a, size_t b) {
   auto lowered = [&](size_t off, std::array<uint8_t, dns::kMaxNameLen>& out) {
     size_t n = 0;
     bool ok = dns::followName(msg, off, [&](size_t at) {
+                if (msg[at] > dns::kMaxLabelLen) return;  // a pointer
                 for (size_t i = at; i <= at + msg[at]; ++i) {
                   const bool upper = i > at && msg[i] >= 'A' && msg[i] <= 'Z';
                   out[n++] = static_cast<uint8_t>(upper ? msg[i] + 32 : msg[i]);
