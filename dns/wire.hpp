@@ -110,8 +110,9 @@ enum class ParseStatus : uint8_t {
 // Reads header, question and (when ARCOUNT > 0) the OPT record. Never reads past `packet`.
 ParseStatus parseQuery(std::span<const uint8_t> packet, QueryView& out);
 
-// Walks one wire name starting at `off` inside `msg` (compression pointers allowed, loops and
-// overruns rejected). Returns the offset just past the name as stored at `off`, or 0 on error.
+// Skips the name stored at `off`: its labels up to the root label or its first pointer, which is
+// not followed (followName checks where a pointer leads). Returns the offset just past it, or 0
+// when a label runs past `msg`, has a type other than length, or the labels pass 255 bytes.
 size_t skipName(std::span<const uint8_t> msg, size_t off);
 
 // What makes a message unreadable, for callers that care why (the walker's fuzz target does).
