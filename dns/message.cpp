@@ -2,11 +2,13 @@
 
 #include <algorithm>
 
+#include "dns/record_walker.hpp"
+
 namespace moat::dns {
 
 namespace {
 
-constexpr size_t kAnCountOffset = 6;
+constexpr size_t kQdCountOffset = 4;  // the four section counts follow, in Section order
 
 uint16_t replyFlags(uint16_t queryFlags, RCode rcode, bool aa) {
   // As miekg/dns SetReply: QR, the query's opcode, and for QUERY its RD and CD bits.
@@ -37,7 +39,7 @@ void MessageWriter::addRR(Section section, std::span<const uint8_t> owner, uint1
   put32(p + 4, ttl);
   put16(p + 8, static_cast<uint16_t>(rdata.size()));
   std::copy(rdata.begin(), rdata.end(), p + 10);
-  uint8_t* count = out_.data() + kAnCountOffset + 2 * static_cast<size_t>(section);
+  uint8_t* count = out_.data() + kQdCountOffset + 2 * static_cast<size_t>(section);
   put16(count, static_cast<uint16_t>(get16(count) + 1));
 }
 
@@ -76,21 +78,9 @@ void appendOpt(std::vector<uint8_t>& msg, uint16_t udpSize, bool dnssecOk) {
 }
 
 bool hasOpt(std::span<const uint8_t> msg) {
-  if (msg.size() < kHeaderSize) return false;
-  Header h = Header::read(msg.data());
-  if (h.arcount == 0) return false;
-  size_t off = kHeaderSize;
-  for (unsigned i = 0; i < h.qdcount; ++i) {
-    off = skipName(msg, off);
-    if (off == 0 || off + 4 > msg.size()) return false;
-    off += 4;
-  }
-  unsigned total = unsigned{h.ancount} + h.nscount + h.arcount;
-  for (unsigned i = 0; i < total; ++i) {
-    off = skipName(msg, off);
-    if (off == 0 || off + 10 > msg.size()) return false;
-    if (i >= unsigned{h.ancount} + h.nscount && get16(&msg[off]) == rrtype::OPT) return true;
-    off += 10 + get16(&msg[off + 8]);
+  RecordWalker walk(msg);
+  for (Record r; walk.next(r);) {
+    if (r.section == Section::Additional && r.type == rrtype::OPT) return true;
   }
   return false;
 }
@@ -101,23 +91,11 @@ namespace moat::dns {
 
 size_t readName(std::span<const uint8_t> msg, size_t off, std::vector<uint8_t>& out) {
   out.clear();
-  size_t end = 0;  // where the name ends as stored at `off` (set at the first pointer)
-  for (int hops = 0; hops < 64; ++hops) {
-    if (off >= msg.size()) return 0;
-    uint8_t len = msg[off];
-    if ((len & 0xC0) == 0xC0) {
-      if (off + 1 >= msg.size()) return 0;
-      if (end == 0) end = off + 2;
-      off = static_cast<size_t>(len & 0x3F) << 8 | msg[off + 1];
-      continue;
-    }
-    if (len > kMaxLabelLen || off + 1 + len > msg.size()) return 0;
-    out.insert(out.end(), msg.begin() + static_cast<long>(off), msg.begin() + static_cast<long>(off + 1 + len));
-    if (out.size() > kMaxNameLen) return 0;
-    if (len == 0) return end != 0 ? end : off + 1;
-    off += 1u + len;
-  }
-  return 0;  // a pointer loop
+  return followName(msg, off, [&](size_t at) {
+           if (msg[at] > kMaxLabelLen) return;  // a pointer
+           out.insert(out.end(), msg.begin() + static_cast<long>(at),
+                      msg.begin() + static_cast<long>(at + 1 + msg[at]));
+         }).end;
 }
 
 namespace {
@@ -151,13 +129,6 @@ NameLayout layoutOf(uint16_t type) {
 
 int appendAnswersExpanded(MessageWriter& w, std::span<const uint8_t> from, Section section) {
   if (from.size() < kHeaderSize) return -1;
-  Header h = Header::read(from.data());
-  size_t off = kHeaderSize;
-  for (unsigned i = 0; i < h.qdcount; ++i) {
-    off = skipName(from, off);
-    if (off == 0 || off + 4 > from.size()) return -1;
-    off += 4;
-  }
   // Expand into a scratch copy first so a malformed record appends nothing.
   struct Rec {
     std::vector<uint8_t> owner, rdata;
@@ -166,32 +137,30 @@ int appendAnswersExpanded(MessageWriter& w, std::span<const uint8_t> from, Secti
   };
   std::vector<Rec> recs;
   std::vector<uint8_t> name;
-  for (unsigned i = 0; i < h.ancount; ++i) {
-    Rec r;
-    off = readName(from, off, r.owner);
-    if (off == 0 || off + 10 > from.size()) return -1;
-    r.type = get16(&from[off]);
-    r.klass = get16(&from[off + 2]);
-    r.ttl = get32(&from[off + 4]);
-    size_t rdlen = get16(&from[off + 8]);
-    size_t rd = off + 10;
-    if (rd + rdlen > from.size()) return -1;
+  RecordWalker walk(from);
+  for (Record rec; recs.size() < walk.header().ancount;) {
+    if (!walk.next(rec)) return -1;
+    Rec r{{}, {}, rec.type, rec.klass, rec.ttl};
+    readName(from, rec.start, r.owner);
+    const size_t rd = rec.rdata(), end = rec.end();
+    auto bytes = [&](size_t a, size_t b) {
+      r.rdata.insert(r.rdata.end(), from.begin() + static_cast<long>(a), from.begin() + static_cast<long>(b));
+    };
     NameLayout layout = layoutOf(r.type);
     if (layout.names == 0) {
-      r.rdata.assign(from.begin() + static_cast<long>(rd), from.begin() + static_cast<long>(rd + rdlen));
+      bytes(rd, end);
     } else {
-      if (layout.prefix > rdlen) return -1;
-      r.rdata.assign(from.begin() + static_cast<long>(rd), from.begin() + static_cast<long>(rd + layout.prefix));
+      if (layout.prefix > rec.rdlength) return -1;
+      bytes(rd, rd + layout.prefix);
       size_t at = rd + layout.prefix;
       for (int n = 0; n < layout.names; ++n) {
         at = readName(from, at, name);
-        if (at == 0 || at > rd + rdlen) return -1;
+        if (at == 0 || at > end) return -1;
         r.rdata.insert(r.rdata.end(), name.begin(), name.end());
       }
-      if (at + layout.suffix != rd + rdlen) return -1;
-      r.rdata.insert(r.rdata.end(), from.begin() + static_cast<long>(at), from.begin() + static_cast<long>(at + layout.suffix));
+      if (at + layout.suffix != end) return -1;
+      bytes(at, end);
     }
-    off = rd + rdlen;
     recs.push_back(std::move(r));
   }
   for (const Rec& r : recs) w.addRR(section, r.owner, r.type, r.klass, r.ttl, r.rdata);

@@ -1,7 +1,7 @@
 // Building replies in place. A reply starts as a copy of the query's header and question
 // (the client's spelling of the name is kept, as every server does) and grows by whole RRs.
 // Names are written uncompressed, as CoreDNS writes what its plugins build; compression is
-// only applied when a reply would otherwise not fit the client's buffer (see truncate.hpp).
+// only applied when a reply would otherwise not fit the client's buffer (see reply_fit.hpp).
 #pragma once
 
 #include <cstdint>
@@ -11,8 +11,6 @@
 #include "dns/wire.hpp"
 
 namespace moat::dns {
-
-enum class Section : uint8_t { Answer, Authority, Additional };
 
 class MessageWriter {
  public:

@@ -1,9 +1,11 @@
 #include "dns/reply_fit.hpp"
 
+#include <array>
 #include <cstdlib>
 
 #include "dns/ldns.hpp"
 #include "dns/message.hpp"
+#include "dns/record_walker.hpp"
 
 namespace moat::dns {
 
@@ -11,51 +13,51 @@ namespace {
 
 constexpr size_t kOptLen = 11;
 
-// Removes an OPT RR from the additional section, remembering that there was one.
-bool stripOpt(std::vector<uint8_t>& msg) {
-  Header h = Header::read(msg.data());
-  if (h.arcount == 0) return false;
-  size_t off = kHeaderSize;
-  for (unsigned i = 0; i < h.qdcount; ++i) {
-    off = skipName(msg, off);
-    if (off == 0) return false;
-    off += 4;
-  }
-  unsigned total = unsigned{h.ancount} + h.nscount + h.arcount;
-  for (unsigned i = 0; i < total; ++i) {
-    size_t start = off;
-    off = skipName(msg, off);
-    if (off == 0 || off + 10 > msg.size()) return false;
-    size_t end = off + 10 + get16(&msg[off + 8]);
-    if (end > msg.size()) return false;
-    if (i >= unsigned{h.ancount} + h.nscount && get16(&msg[off]) == rrtype::OPT) {
-      msg.erase(msg.begin() + static_cast<long>(start), msg.begin() + static_cast<long>(end));
-      h.arcount--;
-      h.write(msg.data());
-      return true;
-    }
-    off = end;
-  }
-  return false;
-}
+// What finalizeReply needs to know about a reply, from one walk: its OPT, where its records end,
+// and where to cut it to fit. A cut drops whole records from the end (additional first, then
+// authority, then answer, as a reply is read front to back) and is measured with the OPT taken
+// out, because the OPT goes back in last.
+struct Fit {
+  struct Cut {
+    size_t at = 0;                    // in the reply without its OPT
+    std::array<uint16_t, 3> kept{};   // answer, authority, additional
+    bool full = false;                // a record did not fit: nothing after it is kept
+  };
 
-// Offset just past the last record the header counts, 0 when the records do not walk.
-size_t recordsEnd(std::span<const uint8_t> msg) {
-  Header h = Header::read(msg.data());
-  size_t off = kHeaderSize;
-  for (unsigned i = 0; i < h.qdcount; ++i) {
-    off = skipName(msg, off);
-    if (off == 0 || off + 4 > msg.size()) return 0;
-    off += 4;
+  bool complete = false;    // every record walked
+  size_t end = 0;           // just past the last record, when complete
+  size_t optStart = 0, optEnd = 0;  // the first OPT walked in the additional section
+  Cut cuts[2];              // [0] for a reply without OPT, [1] with room kept for the OPT
+
+  bool hasOpt() const { return optEnd > optStart; }
+  const Cut& cut() const { return cuts[hasOpt() ? 1 : 0]; }
+};
+
+// Whether the reply has an OPT is known only once it is reached, so both cuts are measured.
+Fit measure(std::span<const uint8_t> msg, size_t limit) {
+  Fit f;
+  RecordWalker walk(msg);
+  for (Record q; walk.nextQuestion(q);) {}
+  f.cuts[0].at = f.cuts[1].at = walk.offset();
+  const size_t budget[2] = {limit, limit - kOptLen};
+  for (Record r; walk.next(r);) {
+    if (!f.hasOpt() && r.section == Section::Additional && r.type == rrtype::OPT) {
+      f.optStart = r.start;
+      f.optEnd = r.end();
+      continue;
+    }
+    const size_t end = r.end() - (f.optEnd - f.optStart);
+    for (size_t i = 0; i < 2; ++i) {
+      Fit::Cut& c = f.cuts[i];
+      c.full = c.full || end > budget[i];
+      if (c.full) continue;
+      c.at = end;
+      c.kept[static_cast<size_t>(r.section) - 1]++;
+    }
   }
-  unsigned total = unsigned{h.ancount} + h.nscount + h.arcount;
-  for (unsigned i = 0; i < total; ++i) {
-    off = skipName(msg, off);
-    if (off == 0 || off + 10 > msg.size()) return 0;
-    off += 10 + get16(&msg[off + 8]);
-    if (off > msg.size()) return 0;
-  }
-  return off;
+  f.complete = walk.done();
+  f.end = walk.offset();
+  return f;
 }
 
 }  // namespace
@@ -73,56 +75,38 @@ bool compressMessage(std::vector<uint8_t>& msg) {
   return true;
 }
 
-void truncateTo(std::vector<uint8_t>& msg, size_t limit) {
-  Header h = Header::read(msg.data());
-  size_t off = kHeaderSize;
-  for (unsigned i = 0; i < h.qdcount; ++i) {
-    size_t next = skipName(msg, off);
-    if (next == 0) break;
-    off = next + 4;
-  }
-  // Keep whole records while they fit; count what is kept per section.
-  uint16_t kept[3] = {0, 0, 0};
-  const uint16_t counts[3] = {h.ancount, h.nscount, h.arcount};
-  size_t cut = off;
-  bool full = false;
-  for (int s = 0; s < 3 && !full; ++s) {
-    for (unsigned i = 0; i < counts[s]; ++i) {
-      size_t next = skipName(msg, off);
-      if (next == 0 || next + 10 > msg.size()) { full = true; break; }
-      next += 10 + get16(&msg[next + 8]);
-      if (next > limit || next > msg.size()) { full = true; break; }
-      off = cut = next;
-      kept[s]++;
-    }
-  }
-  msg.resize(cut);
-  h.ancount = kept[0];
-  h.nscount = kept[1];
-  h.arcount = kept[2];
-  h.flags |= flag::TC;
-  h.write(msg.data());
-}
-
 void finalizeReply(std::vector<uint8_t>& reply, const QueryView& view, Proto proto) {
   if (reply.size() < kHeaderSize) return;
-  bool opt = view.edns.present;
-  if (opt && !hasOpt(reply)) {
+  const size_t limit = proto == Proto::Udp ? view.udpLimit() : kMaxMessage;
+  Fit fit = measure(reply, limit);
+  if (view.edns.present && !fit.hasOpt() && fit.complete) {
     // The OPT goes right after the last record: bytes an upstream left past it would otherwise
     // be read as a record and the OPT as garbage. A reply whose records do not walk gets none.
-    if (size_t end = recordsEnd(reply); end != 0) {
-      reply.resize(end);
-      appendOpt(reply, view.udpLimit(), view.edns.dnssecOk);
-    }
+    // Being last, it moves no record, so the cut measured with room for it stands.
+    reply.resize(fit.end);
+    appendOpt(reply, view.udpLimit(), view.edns.dnssecOk);
+    fit.optStart = fit.end;
+    fit.end = fit.optEnd = reply.size();
   }
-  size_t limit = proto == Proto::Udp ? view.udpLimit() : kMaxMessage;
   if (reply.size() <= limit) return;
+  const size_t before = reply.size();
   compressMessage(reply);
   if (reply.size() <= limit) return;
+  if (reply.size() != before) fit = measure(reply, limit);  // ldns rewrote every offset
   // Still too large: cut whole records, keeping room for the OPT the client expects back.
-  bool hadOpt = stripOpt(reply);
-  truncateTo(reply, limit - (hadOpt ? kOptLen : 0));
-  if (hadOpt) appendOpt(reply, view.udpLimit(), view.edns.dnssecOk);
+  const Fit::Cut& cut = fit.cut();
+  if (fit.hasOpt()) {
+    reply.erase(reply.begin() + static_cast<long>(fit.optStart),
+                reply.begin() + static_cast<long>(fit.optEnd));
+  }
+  reply.resize(cut.at);
+  Header h = Header::read(reply.data());
+  h.ancount = cut.kept[0];
+  h.nscount = cut.kept[1];
+  h.arcount = cut.kept[2];
+  h.flags |= flag::TC;
+  h.write(reply.data());
+  if (fit.hasOpt()) appendOpt(reply, view.udpLimit(), view.edns.dnssecOk);
 }
 
 }  // namespace moat::dns

@@ -16,9 +16,4 @@ void finalizeReply(std::vector<uint8_t>& reply, const QueryView& view, Proto pro
 // Rewrites `msg` with name compression (ldns_pkt2buffer_wire compresses). False if ldns cannot parse it (left unchanged).
 bool compressMessage(std::vector<uint8_t>& msg);
 
-// Cuts `msg` at the last record boundary that keeps it within `limit` bytes, sets TC and
-// adjusts the section counts. Records of the additional section go first, then authority,
-// then answer, as a reply is read front to back.
-void truncateTo(std::vector<uint8_t>& msg, size_t limit);
-
 }  // namespace moat::dns

@@ -113,3 +113,30 @@ TEST_CASE("TCP replies are not truncated") {
   CHECK(reply.size() == before);
   CHECK_FALSE(decode(reply).tc);
 }
+
+TEST_CASE("an upstream OPT before other additional records: the cut counts them without it") {
+  auto pkt = makeQuery({.name = "service.example.org.", .edns = 512});
+  dns::QueryView v;
+  REQUIRE(dns::parseQuery(pkt, v) == dns::ParseStatus::Ok);
+  std::vector<uint8_t> reply;
+  dns::MessageWriter w(reply);
+  w.startReply(pkt, v, dns::RCode::NoError, false);
+  const uint8_t toQuestion[] = {0xC0, 0x0C}, root[] = {0}, addr[] = {192, 0, 2, 1};
+  w.addRR(dns::Section::Answer, toQuestion, dns::rrtype::A, dns::rrclass::IN, 60, addr);
+  w.addRR(dns::Section::Additional, root, dns::rrtype::OPT, 1232, 0, {});
+  for (int i = 0; i < 40; ++i) {
+    w.addRR(dns::Section::Additional, toQuestion, dns::rrtype::A, dns::rrclass::IN, 60, addr);
+  }
+  // 16-byte records after 53 bytes of header, question and answer: 28 fit in 512 less the 11
+  // bytes of OPT, and only 27 would if the OPT's bytes were still counted in front of them.
+  REQUIRE(v.question.end + 16 == 53);
+  dns::finalizeReply(reply, v, dns::Proto::Udp);
+  CHECK(reply.size() == 53 + 28 * 16 + 11);
+  auto r = decode(reply);
+  REQUIRE(r.ok);
+  CHECK(r.tc);
+  CHECK(r.answer.size() == 1);
+  CHECK(r.additional.size() == 28);
+  CHECK(r.hasOpt);
+  CHECK(r.optUdpSize == 512);
+}

@@ -1,5 +1,7 @@
 #include "dns/wire.hpp"
 
+#include "dns/record_walker.hpp"
+
 namespace moat::dns {
 
 size_t skipName(std::span<const uint8_t> msg, size_t off) {
@@ -47,18 +49,6 @@ bool readQuestionName(std::span<const uint8_t> pkt, Question& q) {
   return true;
 }
 
-// Skips `count` RRs starting at `off`; returns the new offset or 0.
-size_t skipRecords(std::span<const uint8_t> pkt, size_t off, unsigned count) {
-  for (unsigned i = 0; i < count; ++i) {
-    off = skipName(pkt, off);
-    if (off == 0 || off + 10 > pkt.size()) return 0;
-    size_t rdlen = get16(&pkt[off + 8]);
-    off += 10 + rdlen;
-    if (off > pkt.size()) return 0;
-  }
-  return off;
-}
-
 }  // namespace
 
 ParseStatus parseQuery(std::span<const uint8_t> pkt, QueryView& out) {
@@ -78,26 +68,19 @@ ParseStatus parseQuery(std::span<const uint8_t> pkt, QueryView& out) {
   if (out.header.arcount == 0) return ParseStatus::Ok;
 
   // Only now is the rest of the packet worth reading: find the OPT in the additional section.
-  off = skipRecords(pkt, off, unsigned{out.header.ancount} + out.header.nscount);
-  if (off == 0) return ParseStatus::FormErr;
-  for (unsigned i = 0; i < out.header.arcount; ++i) {
-    size_t start = off;
-    size_t afterName = skipName(pkt, off);
-    if (afterName == 0 || afterName + 10 > pkt.size()) return ParseStatus::FormErr;
-    uint16_t type = get16(&pkt[afterName]);
-    size_t rdlen = get16(&pkt[afterName + 8]);
-    off = afterName + 10 + rdlen;
-    if (off > pkt.size()) return ParseStatus::FormErr;
-    if (type != rrtype::OPT) continue;
+  RecordWalker walk(pkt, off);
+  for (Record r; walk.next(r);) {
+    if (r.section != Section::Additional || r.type != rrtype::OPT) continue;
     // RFC 6891: one OPT at most, owned by the root.
-    if (out.edns.present || afterName != start + 1 || pkt[start] != 0) return ParseStatus::FormErr;
+    if (out.edns.present || r.ownerEnd != r.start + 1 || pkt[r.start] != 0) return ParseStatus::FormErr;
     out.edns.present = true;
-    out.edns.udpSize = get16(&pkt[afterName + 2]);
-    out.edns.version = pkt[afterName + 5];
-    out.edns.dnssecOk = (get16(&pkt[afterName + 6]) & 0x8000) != 0;
-    out.edns.offset = static_cast<uint16_t>(start);
-    out.edns.length = static_cast<uint16_t>(off - start);
+    out.edns.udpSize = r.klass;
+    out.edns.version = static_cast<uint8_t>(r.ttl >> 16);
+    out.edns.dnssecOk = (r.ttl & 0x8000) != 0;
+    out.edns.offset = static_cast<uint16_t>(r.start);
+    out.edns.length = static_cast<uint16_t>(r.end() - r.start);
   }
+  if (!walk.done()) return ParseStatus::FormErr;
   return ParseStatus::Ok;
 }
 

@@ -37,6 +37,8 @@ namespace rrclass {
 constexpr uint16_t IN = 1, CH = 3, HS = 4, NONE = 254, ANY = 255;
 }
 
+enum class Section : uint8_t { Question, Answer, Authority, Additional };
+
 enum class RCode : uint8_t {
   NoError = 0, FormErr = 1, ServFail = 2, NXDomain = 3, NotImp = 4, Refused = 5,
   YXDomain = 6, YXRRSet = 7, NXRRSet = 8, NotAuth = 9, NotZone = 10,
@@ -108,8 +110,63 @@ enum class ParseStatus : uint8_t {
 // Reads header, question and (when ARCOUNT > 0) the OPT record. Never reads past `packet`.
 ParseStatus parseQuery(std::span<const uint8_t> packet, QueryView& out);
 
-// Walks one wire name starting at `off` inside `msg` (compression pointers allowed, loops and
-// overruns rejected). Returns the offset just past the name as stored at `off`, or 0 on error.
+// Skips the name stored at `off`: its labels up to the root label or its first pointer, which is
+// not followed (followName checks where a pointer leads). Returns the offset just past it, or 0
+// when a label runs past `msg`, has a type other than length, or the labels pass 255 bytes.
 size_t skipName(std::span<const uint8_t> msg, size_t off);
+
+// What makes a message unreadable, for callers that care why (the walker's fuzz target does).
+enum class WireError : uint8_t {
+  None,
+  Overrun,       // a name, fixed field, RDATA or pointer target past the end of the message
+  BadLabel,      // a label type other than length (0x40, 0x80) or a length over 63
+  PointerLimit,  // more pointers in one name than kMaxPointers: a loop, or as good as one
+  NameTooLong,   // over 255 bytes once the pointers are followed
+};
+
+// miekg/dns's bound, so Moat reads the names CoreDNS reads. Every non-looping name fits in it
+// in practice, and it caps the work a hostile name costs.
+constexpr unsigned kMaxPointers = 126;
+
+struct NameEnd {
+  size_t end = 0;  // just past the name as stored at its start (its first pointer, if any)
+  WireError error = WireError::None;
+};
+
+// Follows the name at `off` through its pointers to the root label, calling `visit(at)` with the
+// offset of every label (the root's included) and every pointer it reads, in order; msg[at]
+// tells which (a length up to 63, or a pointer). Pointers may aim anywhere inside `msg`, forward
+// too, as ldns and miekg/dns read them; loops end at kMaxPointers.
+template <class Visit>
+[[gnu::always_inline]] inline NameEnd followName(std::span<const uint8_t> msg, size_t off,
+                                                 Visit&& visit) {
+  size_t end = 0;
+  size_t length = 0;
+  unsigned pointers = 0;
+  if (off >= msg.size()) return {0, WireError::Overrun};
+  for (;;) {  // here off < msg.size(): checked before every move
+    const uint8_t len = msg[off];
+    if (len > kMaxLabelLen) {
+      if ((len & 0xC0) != 0xC0) return {0, WireError::BadLabel};
+      if (off + 2 > msg.size()) return {0, WireError::Overrun};
+      if (++pointers > kMaxPointers) return {0, WireError::PointerLimit};
+      visit(off);
+      if (end == 0) end = off + 2;
+      off = static_cast<size_t>(len & 0x3F) << 8 | msg[off + 1];
+      if (off >= msg.size()) return {0, WireError::Overrun};
+      continue;
+    }
+    length += len + 1u;
+    if (length > kMaxNameLen) return {0, WireError::NameTooLong};
+    if (len == 0) {
+      visit(off);
+      return {end != 0 ? end : off + 1, WireError::None};
+    }
+    const size_t next = off + 1 + len;
+    if (next >= msg.size()) return {0, WireError::Overrun};  // the label, and a byte after it
+    visit(off);
+    off = next;
+  }
+}
 
 }  // namespace moat::dns

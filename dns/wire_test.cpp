@@ -141,3 +141,14 @@ TEST_CASE("skipName follows neither pointers nor overruns") {
   std::vector<uint8_t> badLabel = {0x40, 0};
   CHECK(dns::skipName(badLabel, 0) == 0);
 }
+
+TEST_CASE("a query with a record whose owner name loops is FORMERR") {
+  auto p = makeQuery({.name = "example.org."});
+  p[11] = 1;  // ARCOUNT
+  const auto at = static_cast<uint8_t>(p.size());
+  p.insert(p.end(), {0xC0, at, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0});  // points at itself
+  dns::QueryView v;
+  CHECK(dns::parseQuery(p, v) == dns::ParseStatus::FormErr);
+  p[at + 1] = dns::kHeaderSize;  // at the question's name instead
+  CHECK(dns::parseQuery(p, v) == dns::ParseStatus::Ok);
+}

@@ -131,6 +131,7 @@ def queries():
     }
     for name, data in q.items():
         write("wire_query", name, data)
+        write("record_walker", "query_" + name, data)
 
 
 def replies():
@@ -221,6 +222,45 @@ def replies():
 
     for name, data in out.items():
         write("wire_reply", name, data)
+        write("record_walker", name, data)
+
+
+def walker_shapes():
+    """Where the record walker and ldns read differently, one seed each (record_walker_fuzz.cpp)."""
+    def head(qd, an, ns, ar):
+        return struct.pack("!HHHHHH", 0x1234, 0x8180, qd, an, ns, ar)
+    question = b"\x07example\x03org\0\0\1\0\1"       # at offset 12, 17 bytes
+    a_rr = struct.pack("!HHIH", A, 1, 60, 4) + bytes([192, 0, 2, 1])
+    out = {}
+    # An A of 8 bytes: ldns reads 4 and takes the other 4 for the next record.
+    out["a_rdata_long"] = head(1, 2, 0, 0) + question + b"\xc0\x0c" + struct.pack("!HHIH", A, 1, 60, 8) \
+        + bytes(8) + b"\xc0\x0c" + a_rr
+    # An A of 2 bytes: ldns rejects it, the walker hands it out.
+    out["a_rdata_short"] = head(1, 1, 0, 0) + question + b"\xc0\x0c" + struct.pack("!HHIH", A, 1, 60, 2) + bytes(2)
+    # A pointer to offset 0: ldns's "no pointer".
+    out["pointer_to_zero"] = head(1, 1, 0, 0) + question + b"\xc0\x00" + a_rr
+    # A chain of 126 pointers after the record (the walker's limit), and one of 127.
+    for n in (126, 127):
+        body = head(1, 1, 0, 0) + question
+        chain = len(body) + 2 + len(a_rr)
+        body += struct.pack("!H", 0xC000 | chain) + a_rr
+        for i in range(n - 2):
+            body += struct.pack("!H", 0xC000 | (len(body) + 2))
+        body += b"\xc0\x0c"
+        out["pointer_chain_%d" % n] = body
+    # Two TSIGs (RDLENGTH 0) then a broken record: ldns stops two records early.
+    tsig = b"\0" + struct.pack("!HHIH", 250, 255, 0, 0)
+    out["two_tsigs"] = head(1, 0, 0, 4) + question + tsig + tsig + b"\0" + struct.pack("!HHIH", A, 1, 0, 4)
+    # A name in RDATA running past RDLENGTH, then a record.
+    out["cname_past_rdlength"] = head(1, 2, 0, 0) + question + b"\xc0\x0c" + struct.pack("!HHIH", CNAME, 1, 60, 2) \
+        + b"\x03www\xc0\x0c" + b"\xc0\x0c" + a_rr
+    # Every section, an OPT in the middle of the additional section.
+    out["opt_middle"] = head(1, 1, 1, 3) + question + b"\xc0\x0c" + a_rr + b"\xc0\x0c" \
+        + struct.pack("!HHIH", NS, 1, 60, 2) + b"\xc0\x0c" + b"\xc0\x0c" + a_rr \
+        + b"\0" + struct.pack("!HHIH", OPT, 1232, 0x8000, 0) + b"\xc0\x0c" + a_rr
+    out["header_only"] = head(0, 0, 0, 0)
+    for name, data in out.items():
+        write("record_walker", name, data)
 
 
 def repo_file(path):
@@ -447,4 +487,5 @@ def texts():
 if __name__ == "__main__":
     queries()
     replies()
+    walker_shapes()
     texts()

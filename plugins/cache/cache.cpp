@@ -225,7 +225,9 @@ Verdict Cache::onQuery(dns::Query& q) {
   }
   // A stale entry goes out with TTL 0 (keepttl: its stored TTL, as CoreDNS).
   const uint32_t ttl = config_.keepTtl ? e.ttl : static_cast<uint32_t>(std::max<int64_t>(left, 0));
-  if (!hit(q, e, ttl)) {  // cannot happen: the bytes were walked when stored
+  // Cannot fail but for a hostile reply whose names point at its OPT or past its last record,
+  // which are not stored: the bytes were walked when stored, and no name reads a TTL.
+  if (!hit(q, e, ttl)) {
     bump(w.misses);
     return Verdict::Next;
   }

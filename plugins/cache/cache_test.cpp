@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "plugins/cache/test_support.hpp"
+#include "plugins/cache/wire_walk.hpp"
 
 namespace moat::plugins::cache {
 namespace {
@@ -138,6 +139,27 @@ TEST_CASE("cache: bytes an upstream left after the last record are not stored") 
   CHECK(r.answer == std::vector<std::string>{"www.example.org. 300 IN A 192.0.2.1"});
   CHECK(r.hasOpt);
   CHECK(r.optUdpSize == 1232);
+}
+
+// Found by fuzz/wire_reply (fuzz/regressions/wire_reply/owner_pointer_into_ttl) once the record
+// walker followed owner names: a name pointing into a TTL changed when the cache rewrote the
+// TTLs, and the stored reply no longer walked.
+TEST_CASE("cache: a reply whose owner name points into a TTL is not stored") {
+  Harness h;
+  auto q = testing::makeQuery({});
+  REQUIRE(h.cache->onQuery(*q) == Verdict::Next);
+  dns::MessageWriter w(q->reply);
+  w.startReply(q->requestBytes(), q->view, RCode::NoError, false);
+  const uint8_t addr[4] = {192, 0, 2, 1};
+  const auto owner = testing::wireName("www.example.org.");
+  w.addRR(dns::Section::Answer, owner, dns::rrtype::A, dns::rrclass::IN, 300, addr);
+  const size_t ttl = q->view.question.end + owner.size() + 4;
+  const uint8_t intoTtl[2] = {0xC0, static_cast<uint8_t>(ttl)};  // the TTL's first byte, 0: "."
+  w.addRR(dns::Section::Answer, intoTtl, dns::rrtype::A, dns::rrclass::IN, 300, addr);
+  REQUIRE(moat::testing::decode(q->reply).ok);
+  CHECK_FALSE(scanReply(q->reply).ok);
+  h.cache->onReply(*q);
+  CHECK(h.cache->stats().successEntries == 0);
 }
 
 TEST_CASE("cache: NXDOMAIN and NODATA with an SOA are cached as denial") {

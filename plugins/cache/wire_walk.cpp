@@ -1,8 +1,10 @@
 #include "plugins/cache/wire_walk.hpp"
 
 #include <algorithm>
+#include <array>
+#include <iterator>
 
-#include "dns/wire.hpp"
+#include "dns/record_walker.hpp"
 
 namespace moat::plugins::cache {
 
@@ -11,56 +13,61 @@ namespace {
 constexpr uint32_t kMinimalDefaultTtl = 5;     // dnsutil.MinimalDefaultTTL
 constexpr uint32_t kMaximumDefaultTtl = 3600;  // dnsutil.MaximumDefaulTTL
 
-// Offset just past the question section, or 0.
-size_t skipQuestions(std::span<const uint8_t> msg, unsigned qdcount) {
-  size_t off = dns::kHeaderSize;
-  for (unsigned i = 0; i < qdcount; ++i) {
-    off = dns::skipName(msg, off);
-    if (off == 0 || off + 4 > msg.size()) return 0;
-    off += 4;
+// Every record takes 11 bytes at least (a root owner and the fixed fields).
+constexpr size_t kMaxRecords = (dns::kMaxMessage - dns::kHeaderSize) / 11 + 1;
+
+// Whether a question or owner name, followed through its pointers, reads a byte of one of the
+// TTLs at `ttls` (in wire order). Only a hostile reply's names point there; setTtls rewrites
+// those bytes, so such a name would change each time the cache ages the reply, or stop reading.
+bool namesReadTtls(std::span<const uint8_t> msg, std::span<const uint16_t> ttls) {
+  bool reads = false;
+  auto visit = [&](size_t at) {
+    const size_t end = at + (msg[at] > dns::kMaxLabelLen ? 2 : 1u + msg[at]);
+    // Of the TTLs, only the last one starting before `end` can reach into [at, end).
+    const auto after = std::lower_bound(ttls.begin(), ttls.end(), end);
+    reads = reads || (after != ttls.begin() && *std::prev(after) + 4u > at);
+  };
+  uint16_t checked = 0;  // an owner that was only this pointer, and read no TTL
+  dns::RecordWalker walk(msg);
+  for (dns::Record r; walk.nextQuestion(r) || walk.next(r);) {
+    const bool lonePointer = r.ownerEnd == r.start + 2u;
+    if (lonePointer && dns::get16(&msg[r.start]) == checked) continue;
+    dns::followName(msg, r.start, visit);
+    if (reads) return true;
+    if (lonePointer) checked = dns::get16(&msg[r.start]);
   }
-  return off;
+  return false;
 }
 
 }  // namespace
 
 ReplyScan scanReply(std::span<const uint8_t> msg) {
   ReplyScan out;
-  if (msg.size() < dns::kHeaderSize) return out;
-  const dns::Header h = dns::Header::read(msg.data());
-  size_t off = skipQuestions(msg, h.qdcount);
-  if (off == 0) return out;
-  out.questionEnd = off;
-
+  if (msg.size() > dns::kMaxMessage) return out;  // no DNS message is longer
+  std::array<uint16_t, kMaxRecords> ttls;  // those setTtls rewrites; only the first `n` are set
+  size_t n = 0;
+  dns::RecordWalker walk(msg);
+  const dns::Header& h = walk.header();
   unsigned soa = 0, ns = 0, records = 0;
   uint8_t extRcode = 0;
   uint32_t minTtl = kMaximumDefaultTtl;
-  const unsigned total = unsigned{h.ancount} + h.nscount + h.arcount;
-  for (unsigned i = 0; i < total; ++i) {
-    const size_t start = off;
-    off = dns::skipName(msg, off);
-    if (off == 0 || off + 10 > msg.size()) return out;
-    const uint16_t type = dns::get16(&msg[off]);
-    const uint32_t ttl = dns::get32(&msg[off + 4]);
-    const size_t end = off + 10 + dns::get16(&msg[off + 8]);
-    if (end > msg.size()) return out;
-    const bool additional = i >= unsigned{h.ancount} + h.nscount;
-    if (additional && type == dns::rrtype::OPT) {
+  for (dns::Record r; walk.next(r);) {
+    if (r.type != dns::rrtype::OPT) ttls[n++] = static_cast<uint16_t>(r.ttlOffset());
+    if (r.section == dns::Section::Additional && r.type == dns::rrtype::OPT) {
       // The OPT "TTL" carries the extended rcode and flags, not a lifetime.
-      out.optStart = start;
-      out.optEnd = end;
-      extRcode = static_cast<uint8_t>(ttl >> 24);
+      out.optStart = r.start;
+      out.optEnd = r.end();
+      extRcode = static_cast<uint8_t>(r.ttl >> 24);
     } else {
       ++records;
-      minTtl = std::min(minTtl, ttl);
-      const bool authority = i >= h.ancount && !additional;
-      if (authority && type == dns::rrtype::SOA) ++soa;
-      if (authority && type == dns::rrtype::NS) ++ns;
+      minTtl = std::min(minTtl, r.ttl);
+      if (r.section == dns::Section::Authority && r.type == dns::rrtype::SOA) ++soa;
+      if (r.section == dns::Section::Authority && r.type == dns::rrtype::NS) ++ns;
     }
-    off = end;
   }
+  if (!walk.done() || namesReadTtls(msg, std::span(ttls.data(), n))) return ReplyScan{};
   out.ok = true;
-  out.end = off;
+  out.end = walk.offset();
   out.extRcode = extRcode;
 
   const dns::RCode rcode = h.rcode();
@@ -87,19 +94,11 @@ ReplyScan scanReply(std::span<const uint8_t> msg) {
 }
 
 bool setTtls(std::span<uint8_t> msg, uint32_t ttl) {
-  if (msg.size() < dns::kHeaderSize) return false;
-  const dns::Header h = dns::Header::read(msg.data());
-  size_t off = skipQuestions(msg, h.qdcount);
-  if (off == 0) return false;
-  const unsigned total = unsigned{h.ancount} + h.nscount + h.arcount;
-  for (unsigned i = 0; i < total; ++i) {
-    off = dns::skipName(msg, off);
-    if (off == 0 || off + 10 > msg.size()) return false;
-    if (dns::get16(&msg[off]) != dns::rrtype::OPT) dns::put32(&msg[off + 4], ttl);
-    off += 10 + dns::get16(&msg[off + 8]);
-    if (off > msg.size()) return false;
+  dns::RecordWalker walk(msg);
+  for (dns::Record r; walk.next(r);) {
+    if (r.type != dns::rrtype::OPT) dns::put32(&msg[r.ttlOffset()], ttl);
   }
-  return true;
+  return walk.done();
 }
 
 }  // namespace moat::plugins::cache

@@ -11,10 +11,9 @@ namespace moat::plugins::cache {
 enum class Kind : uint8_t { Success, Delegation, NoData, NameError, ServerError, Uncacheable };
 
 struct ReplyScan {
-  bool ok = false;          // every record walked inside the message
+  bool ok = false;          // every record walked, and no name reads a TTL (setTtls keeps it)
   Kind kind = Kind::Uncacheable;
   uint32_t minTtl = 0;      // seconds, as MinimalTTL (5 when there is nothing to look at)
-  size_t questionEnd = 0;   // offset just past the (single) question
   size_t optStart = 0, optEnd = 0;  // the OPT record's bytes; equal when there is none
   size_t end = 0;           // just past the last record: what follows it is not the reply's
   uint8_t extRcode = 0;     // the upper 8 bits of the rcode, from the OPT record

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "conf/args.hpp"
-#include "dns/wire.hpp"
+#include "dns/record_walker.hpp"
 
 namespace moat::plugins::loadbalance {
 namespace {
@@ -94,29 +94,35 @@ struct Layout {
   std::array<Pointer, kMaxPointers> pointers;
   size_t pointerCount;
   std::array<uint64_t, (dns::kMaxMessage + 63) / 64> labelStarts;  // one bit per offset
+  uint16_t qtype;  // the first question's
 
   void markLabel(size_t off) { labelStarts[off / 64] |= uint64_t{1} << (off % 64); }
   bool isLabel(size_t off) const { return labelStarts[off / 64] >> (off % 64) & 1; }
 };
 
-// Validates the name at `off` (it must end before `limit`), notes where its labels start and
-// its pointer, if it ends in one. Returns the offset past the name as stored, 0 when malformed.
-size_t readName(std::span<const uint8_t> msg, size_t limit, size_t off, uint16_t record,
-                Layout& l) {
-  size_t end = dns::skipName(msg.first(limit), off);
-  if (end == 0) return 0;
+// Notes where the labels of the name stored at [off, end) start, and its pointer, if it ends in
+// one. False when the pointer leaves the message or there are too many to note.
+bool noteName(std::span<const uint8_t> msg, size_t off, size_t end, uint16_t record, Layout& l) {
   for (size_t p = off; p < end; p += msg[p] + 1u) {
     if ((msg[p] & 0xC0) != 0xC0) {
       l.markLabel(p);
       continue;
     }
     size_t target = (msg[p] & 0x3Fu) << 8 | msg[p + 1];
-    if (target >= msg.size() || l.pointerCount == kMaxPointers) return 0;
+    if (target >= msg.size() || l.pointerCount == kMaxPointers) return false;
     l.pointers[l.pointerCount++] = {static_cast<uint16_t>(p), static_cast<uint16_t>(target),
                                     record};
     break;
   }
-  return end;
+  return true;
+}
+
+// A name inside RDATA: it must end before `limit`. Returns the offset past it as stored, 0 when
+// malformed.
+size_t readName(std::span<const uint8_t> msg, size_t limit, size_t off, uint16_t record,
+                Layout& l) {
+  size_t end = dns::skipName(msg.first(limit), off);
+  return end != 0 && noteName(msg, off, end, record, l) ? end : 0;
 }
 
 // Notes the pointers inside RDATA. Senders may compress names only in the types RFC 3597
@@ -169,35 +175,32 @@ bool readRdataNames(std::span<const uint8_t> msg, size_t rdata, size_t end, uint
 
 // Fills `l` from a whole reply; false when it is malformed or beyond the fixed limits.
 bool scan(std::span<const uint8_t> msg, Layout& l) {
-  dns::Header h = dns::Header::read(msg.data());
+  dns::RecordWalker walk(msg);
+  const dns::Header& h = walk.header();
   if (h.qdcount > kMaxQuestions) return false;
+  const uint16_t counts[kSections] = {h.ancount, h.nscount, h.arcount};
+  for (size_t s = 0, first = 0; s < kSections; first += counts[s++]) {
+    if (counts[s] > kMaxSectionRecords) return false;
+    l.first[s] = static_cast<uint16_t>(first);
+    l.count[s] = counts[s];
+  }
   l.pointerCount = 0;
   std::fill_n(l.labelStarts.begin(), (msg.size() + 63) / 64, 0);
-  size_t off = dns::kHeaderSize;
-  for (unsigned i = 0; i < h.qdcount; ++i) {
-    off = readName(msg, msg.size(), off, kNoRecord, l);
-    if (off == 0 || off + 4 > msg.size()) return false;
-    off += 4;
+  dns::Record q;
+  for (size_t i = 0; walk.nextQuestion(q); ++i) {
+    if (i == 0) l.qtype = q.type;
+    if (!noteName(msg, q.start, q.ownerEnd, kNoRecord, l)) return false;
   }
-  const uint16_t counts[kSections] = {h.ancount, h.nscount, h.arcount};
   uint16_t index = 0;
-  for (size_t s = 0; s < kSections; ++s) {
-    if (counts[s] > kMaxSectionRecords) return false;
-    l.first[s] = index;
-    l.count[s] = counts[s];
-    for (unsigned i = 0; i < counts[s]; ++i, ++index) {
-      size_t start = off;
-      size_t ownerEnd = readName(msg, msg.size(), off, index, l);
-      if (ownerEnd == 0 || ownerEnd + 10 > msg.size()) return false;
-      size_t end = ownerEnd + 10 + dns::get16(&msg[ownerEnd + 8]);
-      if (end > msg.size()) return false;
-      uint16_t type = dns::get16(&msg[ownerEnd]);
-      if (!readRdataNames(msg, ownerEnd + 10, end, type, index, l)) return false;
-      l.records[index] = {static_cast<uint16_t>(start), static_cast<uint16_t>(ownerEnd),
-                          static_cast<uint16_t>(end), type};
-      off = end;
+  for (dns::Record r; walk.next(r); ++index) {
+    if (!noteName(msg, r.start, r.ownerEnd, index, l) ||
+        !readRdataNames(msg, r.rdata(), r.end(), r.type, index, l)) {
+      return false;
     }
+    l.records[index] = {static_cast<uint16_t>(r.start), static_cast<uint16_t>(r.ownerEnd),
+                        static_cast<uint16_t>(r.end()), r.type};
   }
+  if (!walk.done()) return false;
   // Compressors point at the labels of names written before. A pointer anywhere else (into
   // fixed fields or opaque RDATA) names bytes that may run on into the next record, which
   // moving records would change: such replies are left alone.
@@ -207,29 +210,22 @@ bool scan(std::span<const uint8_t> msg, Layout& l) {
   return true;
 }
 
-// Compares the names at `a` and `b` label by label, following pointers, ignoring ASCII case.
+// Compares the names at `a` and `b` with their pointers followed, ignoring ASCII case.
 bool sameName(std::span<const uint8_t> msg, size_t a, size_t b) {
-  auto resolve = [&](size_t& off, int& hops) {
-    while (off + 1 < msg.size() && (msg[off] & 0xC0) == 0xC0) {
-      off = (msg[off] & 0x3Fu) << 8 | msg[off + 1];
-      if (++hops > 64) return false;  // a loop
-    }
-    return off < msg.size() && (msg[off] & 0xC0) == 0;
+  auto lowered = [&](size_t off, std::array<uint8_t, dns::kMaxNameLen>& out) {
+    size_t n = 0;
+    bool ok = dns::followName(msg, off, [&](size_t at) {
+                if (msg[at] > dns::kMaxLabelLen) return;  // a pointer
+                for (size_t i = at; i <= at + msg[at]; ++i) {
+                  const bool upper = i > at && msg[i] >= 'A' && msg[i] <= 'Z';
+                  out[n++] = static_cast<uint8_t>(upper ? msg[i] + 32 : msg[i]);
+                }
+              }).error == dns::WireError::None;
+    return ok ? n : 0;
   };
-  int hopsA = 0, hopsB = 0;
-  for (size_t labels = 0; labels < dns::kMaxNameLen; ++labels) {
-    if (!resolve(a, hopsA) || !resolve(b, hopsB)) return false;
-    uint8_t len = msg[a];
-    if (msg[b] != len || a + 1 + len > msg.size() || b + 1 + len > msg.size()) return false;
-    if (len == 0) return true;
-    auto lower = [](uint8_t c) { return c >= 'A' && c <= 'Z' ? static_cast<uint8_t>(c + 32) : c; };
-    for (size_t i = 1; i <= len; ++i) {
-      if (lower(msg[a + i]) != lower(msg[b + i])) return false;
-    }
-    a += 1u + len;
-    b += 1u + len;
-  }
-  return false;
+  std::array<uint8_t, dns::kMaxNameLen> x, y;
+  const size_t n = lowered(a, x);
+  return n != 0 && lowered(b, y) == n && std::equal(x.begin(), x.begin() + n, y.begin());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -507,13 +503,8 @@ void LoadbalanceHandler::balance(std::span<uint8_t> msg, unsigned worker) {
   // A section of one record comes out as it went in, with or without `prefer`: most replies
   // stop here, before any walking.
   if (h.ancount < 2 && h.nscount < 2 && h.arcount < 2) return;
-  size_t qend = dns::skipName(msg, dns::kHeaderSize);
-  if (qend == 0 || qend + 4 > msg.size()) return;
-  uint16_t qtype = dns::get16(&msg[qend]);
-  if (qtype == dns::rrtype::AXFR || qtype == dns::rrtype::IXFR) return;
-
   Layout l;
-  if (!scan(msg, l)) return;
+  if (!scan(msg, l) || l.qtype == dns::rrtype::AXFR || l.qtype == dns::rrtype::IXFR) return;
   for (size_t i = l.first[2]; i < size_t{l.first[2]} + l.count[2]; ++i) {
     const Record& r = l.records[i];
     // An OPT's TTL starts with the upper bits of an extended rcode (BADVERS and the like).

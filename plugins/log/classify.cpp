@@ -1,6 +1,6 @@
 #include "plugins/log/classify.hpp"
 
-#include "dns/wire.hpp"
+#include "dns/record_walker.hpp"
 
 namespace moat::plugins::log {
 namespace {
@@ -22,50 +22,34 @@ bool signatureValid(uint32_t inception, uint32_t expiration, int64_t now) {
 ReplyInfo inspectReply(std::span<const uint8_t> reply, int64_t unixNow) {
   ReplyInfo info;
   if (reply.size() < dns::kHeaderSize) return info;
-  dns::Header h = dns::Header::read(reply.data());
+  dns::RecordWalker walk(reply);
+  const dns::Header& h = walk.header();
   info.header = true;
   info.flags = h.flags;
   info.opcode = h.opcode();
   info.rcode = static_cast<unsigned>(h.rcode());
 
-  size_t off = dns::kHeaderSize;
-  for (uint16_t i = 0; i < h.qdcount; ++i) {
-    off = dns::skipName(reply, off);
-    if (off == 0 || off + 4 > reply.size()) return info;
-    if (i == 0) {
-      info.hasQuestion = true;
-      info.qtype = dns::get16(reply.data() + off);
-    }
-    off += 4;
+  if (dns::Record q; walk.nextQuestion(q)) {
+    info.hasQuestion = true;
+    info.qtype = q.type;
   }
-
-  const uint32_t total = uint32_t{h.ancount} + h.nscount + h.arcount;
-  for (uint32_t i = 0; i < total; ++i) {
-    off = dns::skipName(reply, off);
-    if (off == 0 || off + 10 > reply.size()) return info;
-    const uint8_t* rr = reply.data() + off;
-    uint16_t type = dns::get16(rr);
-    uint32_t ttl = dns::get32(rr + 4);
-    uint16_t rdlen = dns::get16(rr + 8);
-    off += 10;
-    if (off + rdlen > reply.size()) return info;
-    const uint8_t* rdata = reply.data() + off;
-    off += rdlen;
-
-    if (i >= h.ancount && i < uint32_t{h.ancount} + h.nscount) {
-      if (type == dns::rrtype::SOA) info.soaInAuthority = true;
-      if (type == dns::rrtype::NS) ++info.nsInAuthority;
+  for (dns::Record r; walk.next(r);) {
+    if (r.section == dns::Section::Authority) {
+      if (r.type == dns::rrtype::SOA) info.soaInAuthority = true;
+      if (r.type == dns::rrtype::NS) ++info.nsInAuthority;
     }
-    if (i >= uint32_t{h.ancount} + h.nscount && type == dns::rrtype::OPT && !info.hasOpt) {
+    if (r.section == dns::Section::Additional && r.type == dns::rrtype::OPT && !info.hasOpt) {
       info.hasOpt = true;
-      info.optDo = (ttl & 0x8000) != 0;
-      info.rcode |= (ttl >> 24) << 4;
+      info.optDo = (r.ttl & 0x8000) != 0;
+      info.rcode |= (r.ttl >> 24) << 4;
     }
-    if (type == kTypeRrsig && rdlen >= 16 &&
+    const uint8_t* rdata = reply.data() + r.rdata();
+    if (r.type == kTypeRrsig && r.rdlength >= 16 &&
         !signatureValid(dns::get32(rdata + 12), dns::get32(rdata + 8), unixNow)) {
       info.expiredSignature = true;
     }
   }
+  if (!walk.done()) return info;
   info.answers = h.ancount;
   info.complete = true;
   return info;
