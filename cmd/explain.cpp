@@ -1,5 +1,7 @@
 #include "cmd/explain.hpp"
 
+#include <arpa/inet.h>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -21,7 +23,7 @@ namespace moat::app {
 namespace {
 
 constexpr std::string_view kUsage =
-    "Usage: moat explain [--format text|json|mermaid] -conf FILE NAME [TYPE]\n";
+    "Usage: moat explain [--format text|json|mermaid] [--from ADDR] -conf FILE NAME [TYPE]\n";
 
 class Recorder final : public dns::Trace {
  public:
@@ -104,6 +106,7 @@ struct Args {
   std::string name;
   std::string type = "A";
   ExplainFormat format = ExplainFormat::Text;
+  std::string from = "127.0.0.1";
   bool help = false;
 };
 
@@ -143,6 +146,9 @@ bool parseArgs(std::span<const std::string> args, Args& out, std::string& error)
     } else if (is("-conf")) {
       if (!takeValue("-conf")) return false;
       out.conf = value;
+    } else if (is("-from")) {
+      if (!takeValue("-from")) return false;
+      out.from = value;
     } else if (is("-format")) {
       if (!takeValue("-format")) return false;
       if (!parseFormat(value, out.format)) {
@@ -166,6 +172,26 @@ bool parseArgs(std::span<const std::string> args, Args& out, std::string& error)
   return true;
 }
 
+// ADDR (IPv4 or IPv6) as a client endpoint; false when it is no address.
+bool endpointOf(const std::string& text, uint16_t port, dns::Endpoint& out) {
+  out = {};
+  auto& v4 = reinterpret_cast<sockaddr_in&>(out.addr);
+  if (::inet_pton(AF_INET, text.c_str(), &v4.sin_addr) == 1) {
+    v4.sin_family = AF_INET;
+    v4.sin_port = htons(port);
+    out.len = sizeof v4;
+    return true;
+  }
+  auto& v6 = reinterpret_cast<sockaddr_in6&>(out.addr);
+  if (::inet_pton(AF_INET6, text.c_str(), &v6.sin6_addr) == 1) {
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(port);
+    out.len = sizeof v6;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string explainHelp() {
@@ -177,6 +203,7 @@ std::string explainHelp() {
          "\n"
          "  -conf FILE      Corefile to load (required)\n"
          "  --format F      text (default), json (for tools) or mermaid (a flowchart)\n"
+         "  --from ADDR     the client's address, for views and acl (default 127.0.0.1)\n"
          "  -h, --help      print this help and exit\n"
          "\n"
          "Exit status: 0 explained, 1 the Corefile does not load, 2 bad usage.\n";
@@ -197,6 +224,11 @@ int runExplain(std::span<const std::string> args, std::ostream& out, std::ostrea
   const ldns_rr_type type = ldns_get_rr_type_by_name(a.type.c_str());
   if (!wire || type == 0) {
     err << "moat explain: " << (wire ? "unknown type " + a.type : "invalid name " + a.name) << "\n";
+    return 2;
+  }
+  dns::Endpoint client;
+  if (!endpointOf(a.from, 40000, client)) {
+    err << "moat explain: --from needs an IP address, got " << a.from << "\n";
     return 2;
   }
 
@@ -229,6 +261,9 @@ int runExplain(std::span<const std::string> args, std::ostream& out, std::ostrea
   Explanation e;
   e.name = dns::nameToText(*wire);
   e.type = a.type;
+  e.from = a.from;
+  q.client = client;
+  q.proto = dns::Proto::Udp;
 
   // The listener whose block matches the name most specifically (several ports: the first).
   const plugins::RouteTable& table = *runtime->routes;
@@ -246,7 +281,39 @@ int runExplain(std::span<const std::string> args, std::ostream& out, std::ostrea
     }
   }
 
-  if (bestListener < 0) {
+  const plugins::Chain* chain = nullptr;
+  if (bestListener >= 0) {
+    const auto& listener = runtime->listeners[static_cast<size_t>(bestListener)];
+    if (!endpointOf(listener.address.empty() ? (client.family() == AF_INET6 ? "::1" : "127.0.0.1")
+                                             : listener.address,
+                    listener.port, q.local)) {
+      q.local = {};
+    }
+    // The views the query is offered to, as the server tries them.
+    std::vector<const plugins::Chain*> rejected;
+    chain = table.listeners[listener.id].route(q, &rejected);
+    for (const plugins::Chain* c : rejected) {
+      e.views.push_back({std::string(c->filter->viewName()), false, c->filter->explain(q)});
+    }
+    if (chain != nullptr && chain->filter) {
+      e.views.push_back({std::string(chain->filter->viewName()), true, chain->filter->explain(q)});
+    }
+    // The zone the serving block was reached by: shorter than the longest match when no view
+    // of a longer zone took the query.
+    const auto& routes = table.listeners[listener.id];
+    const auto name = q.view.question.lowerName();
+    for (size_t off = 0; chain != nullptr && off < name.size(); off += name[off] + 1u) {
+      const int z = routes.zones.find(name.subspan(off));
+      const auto& chains = z == dns::ZoneSet::kNone ? decltype(routes.chains)::value_type{}
+                                                    : routes.chains[static_cast<size_t>(z)];
+      if (std::any_of(chains.begin(), chains.end(), [&](const auto& c) { return c.get() == chain; })) {
+        e.zone = routes.zones.text(z);
+        break;
+      }
+      if (name[off] == 0) break;
+    }
+  }
+  if (chain == nullptr) {
     e.reply.rcode = "REFUSED";
   } else {
     const auto& listener = runtime->listeners[static_cast<size_t>(bestListener)];
@@ -258,7 +325,6 @@ int runExplain(std::span<const std::string> args, std::ostream& out, std::ostrea
     Capture capture;
     plugins::ChainRunner runner(1);
     runner.publish(runtime->routes);
-    q.proto = dns::Proto::Udp;
     q.worker = 0;
     q.listener = listener.id;
     q.sink = &capture;

@@ -1,8 +1,8 @@
-// `moat explain [--format text|json|mermaid] -conf FILE NAME [TYPE]`: the path one query takes
-// through the configuration, offline. The Corefile is built by the server's own code with no
-// event loops (so nothing can be sent), the query runs through the same chain runner, and each
-// handler's decision is recorded, then printed as text, as JSON for tools, or as a mermaid
-// flowchart (explain_render.cpp).
+// `moat explain [--format text|json|mermaid] [--from ADDR] -conf FILE NAME [TYPE]`: the path one
+// query takes through the configuration, offline, as if ADDR (127.0.0.1) had asked. The
+// Corefile is built by the server's own code with no event loops (so nothing can be sent), the
+// query runs through the same chain runner, and each handler's decision is recorded, then
+// printed as text, as JSON for tools, or as a mermaid flowchart (explain_render.cpp).
 #pragma once
 
 #include <cstdint>
@@ -38,9 +38,18 @@ struct ExplainReply {
   std::vector<std::string> answer, authority;  // one record per line, presentation format
 };
 
+// A block with a `view` that the query was offered to, in the order they were tried.
+struct ExplainView {
+  std::string name;
+  bool took = false;  // it serves the query (the last one tried)
+  std::string why;    // "incidr(client_ip(), '127.0.0.2/32') is false"
+};
+
 struct Explanation {
   std::string name;  // "api.internal.company."
   std::string type;  // as asked: "A"
+  std::string from;  // the client address the query came from
+  std::vector<ExplainView> views;  // empty when no block on the way has a view
   bool served = false;  // a server block serves the name (else REFUSED)
   std::string zone;     // the block's zone
   uint16_t port = 0;

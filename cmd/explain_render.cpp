@@ -40,6 +40,11 @@ std::string joined(const std::vector<std::string>& parts, std::string_view sep) 
   return out;
 }
 
+// "office: no, incidr(client_ip(), '127.0.0.2/32') is false"
+std::string viewText(const ExplainView& v) {
+  return v.name + (v.took ? ": yes, " : ": no, ") + v.why;
+}
+
 std::string serverText(const Explanation& e) {
   return e.zone + ":" + std::to_string(e.port) + (e.address.empty() ? "" : " on " + e.address);
 }
@@ -133,8 +138,15 @@ std::string mermaidLabel(const std::vector<std::string>& lines) {
 
 void writeText(const Explanation& e, std::ostream& out) {
   out << padded("query") << e.name << " " << e.type << "\n";
+  if (!e.views.empty()) {
+    out << padded("from") << e.from << "\n";
+    for (const ExplainView& v : e.views) out << padded("view") << viewText(v) << "\n";
+  }
   if (!e.served) {
-    out << padded("server") << "no server block serves this name\n" << padded("reply") << "REFUSED\n";
+    out << padded("server")
+        << (e.views.empty() ? "no server block serves this name\n"
+                            : "no view of a block serving this name takes the query\n")
+        << padded("reply") << "REFUSED\n";
     return;
   }
   out << padded("server") << serverText(e) << "   zone " << e.zone << "\n";
@@ -151,7 +163,12 @@ void writeText(const Explanation& e, std::ostream& out) {
 
 void writeJson(const Explanation& e, std::ostream& out) {
   json::object doc;
-  doc["query"] = json::object{{"name", e.name}, {"type", e.type}};
+  doc["query"] = json::object{{"name", e.name}, {"type", e.type}, {"from", e.from}};
+  json::array views;
+  for (const ExplainView& v : e.views) {
+    views.push_back(json::object{{"view", v.name}, {"took", v.took}, {"why", v.why}});
+  }
+  doc["views"] = std::move(views);
   if (e.served) {
     doc["server"] = json::object{{"zone", e.zone}, {"port", e.port}, {"address", e.address}};
   } else {
@@ -180,9 +197,16 @@ void writeMermaid(const Explanation& e, std::ostream& out) {
   out << "  query" << mermaidLabel({"query " + e.name + " " + e.type}) << "\n";
   std::string previous = "query";
   std::string edge;  // the decision that led out of the previous box
+  if (!e.views.empty()) {
+    std::vector<std::string> lines{"from " + e.from};
+    for (const ExplainView& v : e.views) lines.push_back("view " + viewText(v));
+    out << "  views" << mermaidLabel(lines) << "\n";
+    out << "  query --> views\n";
+    previous = "views";
+  }
   if (e.served) {
     out << "  server" << mermaidLabel({"server " + serverText(e), "zone " + e.zone}) << "\n";
-    out << "  query --> server\n";
+    out << "  " << previous << " --> server\n";
     previous = "server";
   }
   size_t n = 0;

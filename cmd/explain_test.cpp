@@ -178,5 +178,56 @@ TEST_CASE("explain -h, -help and --help print every flag and exit 0; a bad forma
   CHECK(has(bad.err, "unknown format 'xml' (want text, json or mermaid)"));
 }
 
+// Three views on one port, as conf/examples/split-horizon.Corefile writes them.
+std::string views(const TempDir& dir) {
+  const std::string hosts = dir.write("office.hosts", "10.0.0.5 api.internal.company\n");
+  return dir.write("Corefile",
+                   ".:1053 {\n  view office {\n    expr incidr(client_ip(), '127.0.0.2/32')\n  }\n"
+                   "  private internal.company\n  hosts " + hosts + " {\n    fallthrough\n  }\n"
+                   "  forward . 192.0.2.53\n}\n"
+                   ".:1053 {\n  view guests {\n    expr incidr(client_ip(), '127.0.0.3/32')\n"
+                   "    expr type() != 'ANY'\n  }\n"
+                   "  acl internal.company {\n    block\n  }\n  forward . 192.0.2.53\n}\n"
+                   "internal.company:1053 {\n  view nobody {\n    expr incidr(client_ip(), '10.0.0.0/8')\n  }\n"
+                   "  whoami\n}\n");
+}
+
+TEST_CASE("explain --from: which view serves the client, and why the others do not") {
+  TempDir dir;
+  const std::string conf = views(dir);
+  auto office = explain({"--from", "127.0.0.2", "-conf", conf, "api.internal.company"});
+  CHECK(office.code == 0);
+  CHECK(has(office.out, "from          127.0.0.2\n"));
+  // The longer zone's block is offered the query first; its view turns it away.
+  CHECK(has(office.out, "view          nobody: no, incidr(client_ip(), '10.0.0.0/8') is false\n"
+                        "view          office: yes, incidr(client_ip(), '127.0.0.2/32') is true\n"));
+  CHECK(has(office.out, "server        .:1053   zone .\n"));
+  CHECK(has(office.out, "answer    api.internal.company. 3600 IN A 10.0.0.5"));
+
+  auto guest = explain({"-from=127.0.0.3", "-conf", conf, "api.internal.company"});
+  CHECK(has(guest.out, "view          office: no, incidr(client_ip(), '127.0.0.2/32') is false\n"
+                       "view          guests: yes, every expr is true\n"));
+  CHECK(has(guest.out, "reply         REFUSED"));
+  // The second expr of guests fails for ANY: nobody takes it.
+  auto any = explain({"--from", "127.0.0.3", "-conf", conf, "api.internal.company", "ANY"});
+  CHECK(has(any.out, "view          guests: no, type() != 'ANY' is false\n"));
+  CHECK(has(any.out, "server        no view of a block serving this name takes the query\n"));
+  CHECK(has(any.out, "reply         REFUSED\n"));
+
+  auto json = explain({"--format", "json", "--from", "::1", "-conf", conf, "api.internal.company"});
+  const auto doc = boost::json::parse(json.out).as_object();
+  CHECK(doc.at("query").at("from") == "::1");
+  CHECK(doc.at("views").as_array().size() == 3);
+  CHECK(doc.at("views").as_array()[2].at("took") == false);
+
+  auto mermaid = explain({"--format", "mermaid", "--from", "127.0.0.2", "-conf", conf, "x.example"});
+  CHECK(has(mermaid.out, "  views[\"from 127.0.0.2<br/>view office: yes,"));
+  CHECK(has(mermaid.out, "  query --> views\n  server"));
+
+  auto bad = explain({"--from", "office", "-conf", conf, "api.internal.company"});
+  CHECK(bad.code == 2);
+  CHECK(has(bad.err, "--from needs an IP address, got office"));
+}
+
 }  // namespace
 }  // namespace moat::app

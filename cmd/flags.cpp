@@ -42,7 +42,7 @@ std::string flagLines(std::span<const FlagDoc> flags) {
 std::string usage() {
   return "Usage: moat [-conf FILE] [-dns.port N] [-quiet] [-version] [-plugins] [-pidfile FILE]\n"
          "       moat lint [--format text|json|sarif|github] [--fail-on error|warning] FILE...\n"
-         "       moat explain [--format text|json|mermaid] -conf FILE NAME [TYPE]\n"
+         "       moat explain [--format text|json|mermaid] [--from ADDR] -conf FILE NAME [TYPE]\n"
          "\n"
          "Serves DNS from a CoreDNS Corefile. Flags are CoreDNS's: -flag, --flag and -flag=value.\n"
          "\n" +

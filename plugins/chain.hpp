@@ -21,6 +21,8 @@ class BlockFilter {
   virtual ~BlockFilter() = default;
   virtual bool admits(const dns::Query& q) const = 0;
   virtual std::string_view viewName() const = 0;
+  // Why it admits `q` or not, for `moat explain` ("incidr(client_ip(), '10.0.0.0/8') is false").
+  virtual std::string explain(const dns::Query& q) const = 0;
 };
 
 // One server block's handlers, in execution order.

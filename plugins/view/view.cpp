@@ -16,6 +16,18 @@ bool View::admits(const dns::Query& q) const {
   return true;
 }
 
+std::string View::explain(const dns::Query& q) const {
+  for (const auto& e : expressions_) {
+    const expression::Value v = e.evaluate(q, kNoMetadata);
+    if (v.type == expression::Type::Bool && v.b) continue;
+    if (v.type == expression::Type::Bool) return e.text() + " is false";
+    if (v.type == expression::Type::Error) return e.text() + " fails (a function got what it cannot use)";
+    return e.text() + " is not a boolean";
+  }
+  if (expressions_.empty()) return "no expr: every query";
+  return expressions_.size() == 1 ? expressions_.front().text() + " is true" : "every expr is true";
+}
+
 conf::Result<HandlerPtr> setupView(const SetupContext& ctx) {
   const conf::Directive& d = *ctx.stanzas.front();
   if (auto ok = conf::expectArgs(d, kPlugin, 1, 1); !ok) return ok.error();

@@ -27,6 +27,8 @@ class View final : public Handler, public BlockFilter {
   // Every expression true (none: every query, as CoreDNS).
   bool admits(const dns::Query& q) const override;
   std::string_view viewName() const override { return name_; }
+  // The first expression that is not true for `q`, or that every one is.
+  std::string explain(const dns::Query& q) const override;
   const std::vector<expression::Program>& expressions() const { return expressions_; }
 
  private:
