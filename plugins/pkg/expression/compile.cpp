@@ -1,8 +1,6 @@
 // Lexing, parsing and type checking of an expression, once at load. Precedences are
 // expr-lang's: `or`/`||` 10, `and`/`&&` 15, comparisons and the word operators 20, unary
 // `not`/`!` 50. Anything outside the supported subset is an error at its own position.
-#include <arpa/inet.h>
-
 #include <cctype>
 #include <charconv>
 #include <optional>
@@ -434,9 +432,9 @@ class Compiler {
     if (n.fn == Fn::InCidr) {
       const Node& cidr = node(n.args[1]);
       if (cidr.kind == Kind::Literal) {
-        if (!Cidr::parse(cidr.literal.s, n.cidr)) {
-          return fail(cidr.offset, "invalid CIDR address: " + std::string(cidr.literal.s));
-        }
+        const auto parsed = plugins::parseCidr(cidr.literal.s, /*prefixRequired=*/true);
+        if (!parsed) return fail(cidr.offset, "invalid CIDR address: " + std::string(cidr.literal.s));
+        n.cidr = *parsed;
         n.constCidr = true;
       }
     }
@@ -550,44 +548,5 @@ Program& Program::operator=(Program&&) noexcept = default;
 Program::~Program() = default;
 
 Type Program::type() const { return root_ < 0 ? Type::Error : nodes_[static_cast<size_t>(root_)].type; }
-
-bool Cidr::parse(std::string_view text, Cidr& out) {
-  const size_t slash = text.find('/');
-  if (slash == std::string_view::npos) return false;
-  const std::string address(text.substr(0, slash));
-  unsigned bits = 0;
-  const auto prefix = text.substr(slash + 1);
-  if (prefix.empty() ||
-      std::from_chars(prefix.data(), prefix.data() + prefix.size(), bits).ec != std::errc() ||
-      std::from_chars(prefix.data(), prefix.data() + prefix.size(), bits).ptr !=
-          prefix.data() + prefix.size()) {
-    return false;
-  }
-  Cidr c;
-  if (::inet_pton(AF_INET, address.c_str(), c.bytes.data()) == 1) {
-    c.family = AF_INET;
-    if (bits > 32) return false;
-  } else if (::inet_pton(AF_INET6, address.c_str(), c.bytes.data()) == 1) {
-    c.family = AF_INET6;
-    if (bits > 128) return false;
-  } else {
-    return false;
-  }
-  c.bits = static_cast<uint8_t>(bits);
-  out = c;
-  return true;
-}
-
-bool Cidr::contains(int addressFamily, const uint8_t* address) const {
-  if (addressFamily != family) return false;
-  const unsigned full = bits / 8u;
-  for (unsigned k = 0; k < full; ++k) {
-    if (address[k] != bytes[k]) return false;
-  }
-  const unsigned rest = bits % 8u;
-  if (rest == 0) return true;
-  const auto mask = static_cast<uint8_t>(0xFF00u >> rest);
-  return (address[full] & mask) == (bytes[full] & mask);
-}
 
 }  // namespace moat::plugins::expression

@@ -198,44 +198,21 @@ class Evaluator {
   }
 
   Value inCidr(const Node& n) {
-    std::array<uint8_t, 16> bytes;
-    int family = 0;
+    std::optional<plugins::IpKey> ip;
     const Node& ipArg = nodes_[static_cast<size_t>(n.args[0])];
     if (ipArg.kind == Kind::Call && ipArg.fn == Fn::ClientIp) {
-      family = q_.client.address(bytes);  // no text round trip for the common case
+      ip = plugins::clientKey(q_.client);  // no text round trip for the common case
     } else {
-      const Value ip = eval(n.args[0]);
-      if (ip.type != Type::String || !parseAddress(ip.s, bytes.data(), family)) {
-        return Value::error();
-      }
+      const Value text = eval(n.args[0]);
+      if (text.type == Type::String) ip = plugins::parseAddress(text.s);
     }
-    if (n.constCidr) return Value::boolean(n.cidr.contains(family, bytes.data()));
+    if (!ip) return Value::error();
+    if (n.constCidr) return Value::boolean(n.cidr.contains(*ip));
     const Value text = eval(n.args[1]);
-    Cidr cidr;
-    if (text.type != Type::String || !Cidr::parse(text.s, cidr)) return Value::error();
-    return Value::boolean(cidr.contains(family, bytes.data()));
-  }
-
-  // Go's net.ParseIP, as far as incidr needs it: an IPv4-mapped IPv6 address counts as IPv4.
-  static bool parseAddress(std::string_view text, uint8_t* bytes, int& family) {
-    char buf[INET6_ADDRSTRLEN];
-    if (text.size() >= sizeof buf) return false;
-    std::memcpy(buf, text.data(), text.size());
-    buf[text.size()] = '\0';
-    if (::inet_pton(AF_INET, buf, bytes) == 1) {
-      family = AF_INET;
-      return true;
-    }
-    in6_addr a{};
-    if (::inet_pton(AF_INET6, buf, &a) != 1) return false;
-    if (IN6_IS_ADDR_V4MAPPED(&a)) {
-      std::memcpy(bytes, a.s6_addr + 12, 4);
-      family = AF_INET;
-    } else {
-      std::memcpy(bytes, a.s6_addr, 16);
-      family = AF_INET6;
-    }
-    return true;
+    if (text.type != Type::String) return Value::error();
+    const auto cidr = plugins::parseCidr(text.s, /*prefixRequired=*/true);
+    if (!cidr) return Value::error();
+    return Value::boolean(cidr->contains(*ip));
   }
 
   const std::vector<Node>& nodes_;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "plugins/cidr.hpp"
 #include "plugins/pkg/expression/expression.hpp"
 
 namespace moat::plugins::expression {
@@ -25,16 +26,6 @@ enum class Kind : uint8_t {
   Eq, Ne, Lt, Le, Gt, Ge, In, NotIn, Matches, Contains, StartsWith, EndsWith,
 };
 
-// An address prefix, parsed once: 4 or 16 bytes and a prefix length in bits.
-struct Cidr {
-  int family = 0;  // AF_INET or AF_INET6
-  std::array<uint8_t, 16> bytes{};
-  uint8_t bits = 0;
-
-  static bool parse(std::string_view text, Cidr& out);
-  bool contains(int family, const uint8_t* address) const;
-};
-
 struct Node {
   Kind kind = Kind::Literal;
   Type type = Type::Error;
@@ -46,7 +37,7 @@ struct Node {
   std::vector<int32_t> args;      // Call: arguments; Array: elements
   std::shared_ptr<const re2::RE2> pattern;  // Matches: compiled at load
   bool constCidr = false;         // InCidr with a literal CIDR, parsed into `cidr`
-  Cidr cidr;
+  plugins::Cidr cidr;
 };
 
 }  // namespace moat::plugins::expression
