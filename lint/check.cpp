@@ -13,6 +13,7 @@ void runRules(const Model& model, Findings& findings) {
   checkKubernetes(model, findings);
   checkListeners(model, findings);
   checkHostsEntries(model, findings);
+  checkViews(model, findings);
 }
 
 void lintCorefile(const std::string& path, std::string_view text, const conf::Source* source,

@@ -11,7 +11,7 @@ namespace {
 using S = Severity;
 
 // The order here is the order SARIF lists them and the README documents them.
-constexpr std::array<RuleInfo, 23> kRules = {{
+constexpr auto kRules = std::to_array<RuleInfo>({
     {"syntax/error", S::Error, "The Corefile does not parse",
      "The lexer, the parser or an import failed: unbalanced braces, an unterminated quote, an "
      "import that matches nothing readable. Nothing after the error can be checked."},
@@ -85,7 +85,21 @@ constexpr std::array<RuleInfo, 23> kRules = {{
     {"block/duplicate", S::Error, "Zone defined twice on a listener",
      "The same zone on the same port and bind address in two server blocks (or twice in one): "
      "the server refuses to start."},
-}};
+    {"view/shadowed", S::Warning, "View that never takes a query",
+     "Blocks sharing a zone and port are tried top to bottom: a block with a view written after "
+     "one without a view, or after a view whose expressions only ask for client networks that "
+     "contain all of this view's, never takes a query."},
+    {"view/never", S::Warning, "View that can never match",
+     "The view's expressions want the client in networks that do not meet, so no query passes."},
+    {"view/split-horizon-leak", S::Error, "A view forwards what another view answers locally",
+     "One view answers names of a zone from hosts or kubernetes, and another block on the same "
+     "listener (another view, or the one without a view) forwards that zone upstream: its "
+     "clients' queries for the internal names leave the machine. Declare the zone private, or "
+     "refuse it in that view with an acl."},
+    {"acl/unreachable-rule", S::Warning, "acl line that never applies",
+     "An acl line after one that matches every query of every client (no `type`, no `net`, or "
+     "`*` for both) never applies: the first match wins."},
+});
 
 }  // namespace
 

@@ -183,6 +183,10 @@ void setUpBlock(Model& model, Block& block, Findings& findings) {
       }
     } else if (spec.name == "cache") {
       if (auto cfg = plugins::cache::parseCache(ctx)) block.cache = std::move(*cfg);
+    } else if (spec.name == "view") {
+      block.view = std::dynamic_pointer_cast<const plugins::view::View>(*handler);
+    } else if (spec.name == "acl") {
+      if (auto cfg = plugins::acl::parseConfig(ctx.stanzas, block.zones, nullptr)) block.acl = std::move(*cfg);
     } else if (spec.name == "forward") {
       if (auto stanzas = plugins::forward::parseStanzas(ctx.stanzas, ctx.baseDir, nullptr)) {
         block.forwards = std::move(*stanzas);

@@ -14,11 +14,13 @@
 #include "conf/parser.hpp"
 #include "conf/zone.hpp"
 #include "lint/finding.hpp"
+#include "plugins/acl/config.hpp"
 #include "plugins/cache/config.hpp"
 #include "plugins/egress.hpp"
 #include "plugins/forward/config.hpp"
 #include "plugins/hosts/config.hpp"
 #include "plugins/kubernetes/config.hpp"
+#include "plugins/view/view.hpp"
 
 namespace moat::lint {
 
@@ -43,6 +45,8 @@ struct Block {
   std::vector<plugins::forward::Stanza> forwards;            // Corefile order
   std::vector<const conf::Directive*> forwardDirectives;     // the same order
   std::vector<HttpEndpoint> http;
+  std::shared_ptr<const plugins::view::View> view;  // the block's view, when it has one that loads
+  std::optional<plugins::acl::AclConfig> acl;
 
   // The block's directives named `plugin`, in Corefile order.
   std::vector<const conf::Directive*> directives(std::string_view plugin) const;

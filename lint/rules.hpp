@@ -26,6 +26,9 @@ void checkListeners(const Model& model, Findings& findings);
 // rules_hosts.cpp: hosts/entry-typo.
 void checkHostsEntries(const Model& model, Findings& findings);
 
+// rules_view.cpp: view/shadowed, view/never, view/split-horizon-leak, acl/unreachable-rule.
+void checkViews(const Model& model, Findings& findings);
+
 // Every rule above.
 void runRules(const Model& model, Findings& findings);
 

@@ -38,7 +38,8 @@ bool servedByOtherBlock(const Model& model, const Block& block, const std::strin
     if (conf::isSubzone(zone, bz)) mine = std::max(mine, bz.size());
   }
   for (const Block& other : model.blocks) {
-    if (&other == &block) continue;
+    // A block with a view takes only some clients' queries: the others still reach `block`.
+    if (&other == &block || other.has("view")) continue;
     for (const conf::ServerKey& key : other.keys) {
       const bool samePort = std::any_of(block.keys.begin(), block.keys.end(),
                                         [&](const conf::ServerKey& k) { return k.port == key.port; });

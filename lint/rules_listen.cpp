@@ -1,4 +1,4 @@
-// What the process binds: zones defined twice on one listener, and HTTP endpoints (health,
+// What the process binds: zones defined twice on one listener by blocks without a view, and HTTP endpoints (health,
 // ready, prometheus) that collide with each other or with a DNS port.
 #include <map>
 #include <tuple>
@@ -14,6 +14,9 @@ void duplicateBlocks(const Model& model, Findings& findings) {
   using Key = std::tuple<std::string, uint16_t, std::string>;  // zone, port, bind address
   std::map<Key, conf::Pos> first;
   for (const Block& block : model.blocks) {
+    // Blocks with a view share zones and listeners with any others (view/shadowed looks at
+    // their order); only two without one clash.
+    if (block.has("view")) continue;
     std::vector<std::string> binds = block.binds;
     if (binds.empty()) binds.push_back("");
     for (const conf::ServerKey& key : block.keys) {

@@ -148,6 +148,29 @@ bool fallCovers(const plugins::Fall& fall, std::string_view zone) {
   return !wire.empty() && fall.through(wire);
 }
 
+std::vector<PassedZone> servedZones(const Block& block) {
+  std::vector<PassedZone> out;
+  if (block.hosts) {
+    dns::ZoneSet zoneSet;
+    for (const std::string& z : block.hosts->zones) zoneSet.add(z);
+    std::string text;
+    for (const std::string& line : block.hosts->inlineLines) text += line + "\n";
+    if (auto file = readFile(block.hosts->path)) text += *file;
+    for (const plugins::hosts::HostsEntry& entry : plugins::hosts::parseHostsText(text, zoneSet)) {
+      const std::string zone = zoneOfEntry(entry);
+      const bool seen = std::any_of(out.begin(), out.end(), [&](const PassedZone& p) { return p.zone == zone; });
+      if (zone.empty() || seen) continue;
+      out.push_back(PassedZone{zone, "hosts", true, block.hosts->path, dns::nameToText(entry.name)});
+    }
+  }
+  if (block.kubernetes) {
+    for (const std::string& kz : block.kubernetes->zones) {
+      if (!isReverseZone(kz)) out.push_back(PassedZone{kz, "kubernetes", true, "", ""});
+    }
+  }
+  return out;
+}
+
 std::vector<PassedZone> passedOnZones(const Block& block) {
   std::vector<PassedZone> raw;
   fromHosts(block, raw);

@@ -27,6 +27,10 @@ struct PassedZone {
 // ranges are built-in private zones anyway.
 std::vector<PassedZone> passedOnZones(const Block& block);
 
+// Zones whose names the block's local plugins (hosts entries, kubernetes' forward zones) answer,
+// whether or not they fall through: what a split horizon keeps for the clients of one view.
+std::vector<PassedZone> servedZones(const Block& block);
+
 // True when `fall` lets names at `zone` through (bare fallthrough, or a fall zone at or above).
 bool fallCovers(const plugins::Fall& fall, std::string_view zone);
 

@@ -39,6 +39,11 @@ bool NetSet::within(const std::vector<Range>& ranges, Uint128 value) {
   return value <= std::prev(after)->last;
 }
 
+bool NetSet::everything() const {
+  return v4_.size() == 1 && v4_[0].first == 0 && v4_[0].last == 0xFFFFFFFFu && v6_.size() == 1 &&
+         v6_[0].first == 0 && v6_[0].last == ~Uint128{0};
+}
+
 bool NetSet::contains(const IpKey& address) const {
   return within(address.v4 ? v4_ : v6_, address.value);
 }

@@ -26,6 +26,8 @@ class NetSet {
   void seal();
 
   bool contains(const IpKey& address) const;
+  // Every address of both families (after seal()): `*`, or networks that add up to it.
+  bool everything() const;
 
  private:
   struct Range {

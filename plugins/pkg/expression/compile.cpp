@@ -547,6 +547,27 @@ Program::Program(Program&&) noexcept = default;
 Program& Program::operator=(Program&&) noexcept = default;
 Program::~Program() = default;
 
+std::optional<std::vector<plugins::Cidr>> Program::clientNetworks() const {
+  std::vector<plugins::Cidr> out;
+  std::vector<int32_t> todo{root_};
+  while (!todo.empty()) {
+    if (todo.back() < 0) return std::nullopt;
+    const Node& n = nodes_[static_cast<size_t>(todo.back())];
+    todo.pop_back();
+    if (n.kind == Kind::Or) {
+      todo.push_back(n.lhs);
+      todo.push_back(n.rhs);
+      continue;
+    }
+    const bool ofClient = n.kind == Kind::Call && n.fn == Fn::InCidr && n.constCidr &&
+                          nodes_[static_cast<size_t>(n.args[0])].kind == Kind::Call &&
+                          nodes_[static_cast<size_t>(n.args[0])].fn == Fn::ClientIp;
+    if (!ofClient) return std::nullopt;
+    out.push_back(n.cidr);
+  }
+  return out;
+}
+
 Type Program::type() const { return root_ < 0 ? Type::Error : nodes_[static_cast<size_t>(root_)].type; }
 
 }  // namespace moat::plugins::expression

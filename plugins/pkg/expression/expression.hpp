@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include "conf/ast.hpp"
 #include "conf/diag.hpp"
 #include "dns/query.hpp"
+#include "plugins/cidr.hpp"
 
 namespace moat::plugins::expression {
 
@@ -66,6 +68,10 @@ class Program {
   }
   Type type() const;
   const std::string& text() const { return text_; }
+  // The client networks the expression is exactly about: when it is `incidr(client_ip(),
+  // 'CIDR')`, or such calls joined by `or`/`||`, those CIDRs (true iff the client is in one of
+  // them); nullopt for anything else. What lint reasons about views with.
+  std::optional<std::vector<plugins::Cidr>> clientNetworks() const;
 
  private:
   Program() = default;

@@ -190,6 +190,27 @@ TEST_CASE("expression: errors name the position and what is wrong") {
   }
 }
 
+TEST_CASE("expression: the client networks an expression is about, for lint") {
+  auto one = compile("incidr(client_ip(), '10.0.0.0/8')");
+  REQUIRE(one.ok());
+  auto nets = one->clientNetworks();
+  REQUIRE(nets.has_value());
+  REQUIRE(nets->size() == 1);
+  CHECK(nets->front().contains(*plugins::parseAddress("10.9.9.9")));
+  auto two = compile("incidr(client_ip(), '10.0.0.0/8') || incidr(client_ip(), '::1/128') or "
+                     "incidr(client_ip(), '192.168.0.0/16')");
+  REQUIRE(two.ok());
+  CHECK(two->clientNetworks()->size() == 3);
+  for (const char* other : {"type() == 'A'", "incidr(client_ip(), '10.0.0.0/8') && true",
+                            "incidr(server_ip(), '10.0.0.0/8')", "not incidr(client_ip(), '10.0.0.0/8')",
+                            "incidr(client_ip(), '10.0.0.0/8') || type() == 'A'"}) {
+    CAPTURE(other);
+    auto p = compile(other);
+    REQUIRE(p.ok());
+    CHECK_FALSE(p->clientNetworks().has_value());
+  }
+}
+
 TEST_CASE("expression: evaluating does not allocate") {
   Fixture f;
   auto p = compile("incidr(client_ip(), '127.0.0.0/8') && type() in ['A', 'AAAA'] && "
