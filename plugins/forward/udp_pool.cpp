@@ -93,6 +93,7 @@ bool UdpPool::take(uint16_t e, uint32_t channel, Clock::time_point now, bool& ma
     mayOpen = false;
     return false;
   }
+  if (x.waitingCount == kMaxWaiting) return false;
   if (x.channel == channel) return true;
   if (x.waitingCount != 0 || !targets_[x.channel].compatible(targets_[channel])) return false;
   // Idle and of the same kind: point it at this upstream (a late reply from the old one is

@@ -67,7 +67,7 @@ TEST_CASE("udp pool: no socket carries more than kMaxUses queries") {
   const auto now = Clock::now();
   std::map<uint16_t, int> uses;  // per entry, since it was last opened
   int replaced = 0;
-  for (int k = 0; k < 40000; ++k) {
+  for (int k = 0; k < 200000; ++k) {
     const uint16_t e = pool.acquire(0, random, now);
     REQUIRE(e != UdpPool::kNone);
     pool.attach(e, 7);
@@ -80,6 +80,27 @@ TEST_CASE("udp pool: no socket carries more than kMaxUses queries") {
     CHECK(uses[e] < UdpPool::kMaxUses);
   }
   CHECK(replaced > 1000);
+}
+
+TEST_CASE("udp pool: no socket carries more than kMaxWaiting queries at once") {
+  UdpPool pool({loopbackTarget(5301)});
+  dns::SecureRandom random;
+  const auto now = Clock::now();
+  std::map<uint16_t, int> waiting;
+  // Far more queries in flight than the pool has sockets: the busiest reach the bound.
+  for (uint16_t slot = 0; slot < 12000; ++slot) {
+    const uint16_t e = pool.acquire(0, random, now);
+    REQUIRE(e != UdpPool::kNone);
+    pool.attach(e, slot);
+    ++waiting[e];
+  }
+  int full = 0;
+  for (const auto& [e, n] : waiting) {
+    CHECK(n <= UdpPool::kMaxWaiting);
+    CHECK(pool.waiting(e).size() == static_cast<size_t>(n));
+    full += n == UdpPool::kMaxWaiting;
+  }
+  CHECK(full > 0);
 }
 
 TEST_CASE("udp pool: a retired socket takes no new query and closes when its last one leaves") {

@@ -49,7 +49,7 @@ Worker::Worker(asio::io_context& loop, std::shared_ptr<Shared> shared)
   }
   channelStats_ = std::make_unique<ChannelStats[]>(channels_.size());
   robin_.assign(shared_->stanzas.size(), 0);
-  scratch_.reserve(UdpPool::kMaxUses);
+  scratch_.reserve(UdpPool::kMaxWaiting);
   out_.reserve(dns::kMaxMessage);
 }
 

@@ -3,6 +3,7 @@
 // nothing is copied unless its name's case is randomized; one wait on the pool's epoll set reads
 // whatever socket has a datagram. A reply must come from the upstream's address and port, carry
 // the ID of a query waiting on that very socket, and answer its question (reply_check.hpp).
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -53,7 +54,12 @@ std::optional<Failure> Worker::sendUdp(uint16_t i) {
     // Gather the new ID and the rest of the request: no copy, and the client's bytes stay intact.
     iovec parts[2] = {{idBytes.data(), idBytes.size()},
                       {const_cast<uint8_t*>(q.request.data()) + 2, q.requestLen - 2u}};
-    sent = ::writev(pool_.fd(e), parts, 2);
+    // sendmsg, not writev: writev on a socket takes the file layer's way round to the same
+    // sendmsg, a measurable detour at this rate.
+    msghdr msg{};
+    msg.msg_iov = parts;
+    msg.msg_iovlen = 2;
+    sent = ::sendmsg(pool_.fd(e), &msg, 0);
   }
   if (sent < 0) {
     const int err = errno;
