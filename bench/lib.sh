@@ -19,7 +19,7 @@ wait_answer() {
   while (( $(date +%s) < deadline )); do
     kill -0 "$pid" 2>/dev/null || { echo "bench: process $pid died" >&2; return 1; }
     # +short still prints ";; communications error" lines: only an address counts.
-    if [[ $(dig +short +tries=1 +time=1 -p "$port" @"$BENCH_ADDR" "$name" A 2>/dev/null) =~ ^[0-9.]+$ ]]; then
+    if [[ $(dig +short +tries=1 +time=1 ${BENCH_FROM:+-b "$BENCH_FROM"} -p "$port" @"$BENCH_ADDR" "$name" A 2>/dev/null) =~ ^[0-9.]+$ ]]; then
       [[ -n $since ]] && awk -v a="$since" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.2f\n", b - a}'
       return 0
     fi

@@ -12,7 +12,10 @@ source "$BENCH_ROOT/bench/lib.sh"
 bin=$1 data=$2 out=$3
 secs=${SECS:-10} runs=${RUNS:-5} port=15312
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+pid=
+# A server left running would share the port (SO_REUSEPORT) with the next run's and take half
+# its queries: stop it whatever way the script ends.
+trap '[[ -n $pid ]] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 cat > "$work/plain.Corefile" <<EOC
 .:$port {
@@ -48,7 +51,7 @@ for r in $(seq "$runs"); do
   for conf in plain views; do
     taskset -c 1 "$bin" -conf "$work/$conf.Corefile" -quiet > "$work/moat.log" 2>&1 &
     pid=$!
-    wait_answer "$pid" "$port" h0001.hosts.test 20
+    BENCH_FROM=127.0.0.2 wait_answer "$pid" "$port" h0001.hosts.test 20  # the office's view
     measure "$pid" "$port" "$data/local.q" 2 -a 127.0.0.2 > /dev/null   # warm-up
     read -r done_q qps us < <(measure "$pid" "$port" "$data/local.q" "$secs" -a 127.0.0.2)
     stop_pid "$pid"

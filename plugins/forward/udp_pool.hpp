@@ -77,11 +77,15 @@ class UdpPool {
     return {entries_[e].waiting.data(), entries_[e].waitingCount};
   }
 
-  // Sockets with data to read, at most out.size() (up to kReadyBatch), without blocking. Handling
-  // one may close or reopen another listed; reading a socket with nothing queued is harmless.
+  // Sockets that received data since they were last reported (edge-triggered: the reader reads
+  // until EAGAIN, or calls rearm), at most out.size() (up to kReadyBatch), without blocking.
+  // Handling one may close or reopen another listed; reading a socket with nothing queued is
+  // harmless.
   static constexpr size_t kReadyBatch = 64;
   size_t ready(std::span<uint16_t> out);
   bool open(uint16_t e) const { return entries_[e].fd >= 0; }
+  // Report `e` again if it still has data queued (a reader that stopped before EAGAIN).
+  void rearm(uint16_t e);
 
   void closeAll();
   size_t openCount() const { return openCount_; }

@@ -9,6 +9,8 @@
 
 #include <cerrno>
 
+#include <boost/asio/post.hpp>
+
 #include "plugins/forward/worker.hpp"
 
 namespace moat::plugins::forward {
@@ -93,11 +95,25 @@ void Worker::onPoolReadable(boost::system::error_code ec) {
   std::array<uint16_t, UdpPool::kReadyBatch> ready;
   const size_t n = pool_.ready(ready);
   for (size_t k = 0; k < n; ++k) drain(ready[k]);
+  if (n == ready.size() && !stopped_) {
+    // Perhaps more sockets are ready than one batch holds. The event loop's wait would not say
+    // so (it reports the pool's set once per change), so come back after whatever else is queued.
+    poolWaiting_ = true;
+    asio::post(poolEvents_.get_executor(),
+               [self = shared_from_this()] { self->onPoolReadable({}); });
+    return;
+  }
   waitPool();
 }
 
 void Worker::drain(uint16_t e) {
-  for (int k = 0; k < kDrainBatch && pool_.open(e); ++k) {
+  for (int k = 0; pool_.open(e); ++k) {
+    if (k == kDrainBatch) {
+      // Edge-triggered: what is left would not be reported again by itself. Ask for a new
+      // report and let other work run first.
+      pool_.rearm(e);
+      return;
+    }
     sockaddr_storage from{};
     socklen_t fromLen = sizeof from;
     const ssize_t n = ::recvfrom(pool_.fd(e), recv_.data(), recv_.size(), 0,
@@ -110,8 +126,9 @@ void Worker::drain(uint16_t e) {
       return;
     }
     onDatagram(e, from, fromLen, {recv_.data(), static_cast<size_t>(n)});
-    // Nothing left to wait for here: skip the read that would only say so. The epoll set is
-    // level-triggered, so anything still queued is reported again.
+    // Nothing left to wait for here: skip the read that would only say so. Anything still
+    // queued can only be stray (no query waits for it); it is read when the next datagram
+    // arrives and reports the socket again, or goes with the socket when it closes.
     if (!pool_.open(e) || pool_.waiting(e).empty()) return;
   }
 }
