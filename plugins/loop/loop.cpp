@@ -105,7 +105,10 @@ awaitable<void> probeLoop(std::shared_ptr<LoopHandler::State> s, udp::endpoint t
                           ProbeTiming timing) {
   auto exec = co_await asio::this_coro::executor;
   const auto deadline = std::chrono::steady_clock::now() + timing.window;
-  std::mt19937 rng(std::random_device{}());
+  // A small generator: a probe ID needs no more, and std::mt19937's 5 KB made this frame big
+  // enough that GCC 12 saw asio's frame allocation fold down to aligned_alloc and warned
+  // (-Wmismatched-new-delete) about the class operator delete on its error path.
+  std::minstd_rand rng(std::random_device{}());
   asio::steady_timer pause(exec);
   bool unseenReply = false;
   while (std::chrono::steady_clock::now() < deadline && !s->stopping.load(std::memory_order_relaxed)) {
