@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,10 +58,12 @@ std::pair<uint32_t, uint32_t> ephemeralRange() {
   return {low, high};
 }
 
-// Holds a lock on port's file under /tmp for the rest of this process: ctest runs tests in
-// parallel processes, and two of them must never hand out the same port.
+// Holds a lock on port's file in /tmp/moat-test-ports for the rest of this process: ctest runs
+// tests in parallel processes, and two of them must never hand out the same port. (The files
+// stay: removing one another process may be locking would let a third lock a new one.)
 bool reserve(uint16_t port) {
-  std::string path = "/tmp/moat-test-port-" + std::to_string(port) + ".lock";
+  ::mkdir("/tmp/moat-test-ports", 01777);
+  std::string path = "/tmp/moat-test-ports/" + std::to_string(port);
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
   if (fd < 0) return false;
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
