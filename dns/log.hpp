@@ -2,8 +2,9 @@
 // every line on stdout, no timestamp, a level prefix ("[INFO] ", "[WARNING] ", "[ERROR] ").
 // Two loggers: the default spdlog logger for everything the process says, and the "query"
 // logger the `log` plugin writes through. Both are asynchronous on one log thread with a
-// bounded queue that drops the oldest line when full, so a slow or stuck stdout never stalls a
-// worker (nor the shutdown).
+// bounded queue, so a slow or stuck stdout never stalls a worker (nor the shutdown): when it is
+// full the default logger drops its oldest message, and the query log drops the new batch and
+// counts its lines (droppedQueryLines).
 #pragma once
 
 #include <spdlog/formatter.h>
