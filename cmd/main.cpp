@@ -80,6 +80,14 @@ int serve(const app::Flags& flags) {
   plugins::ChainRunner runner(server.workerCount());
   runner.publish(runtime->routes);
   std::string error;
+  // health, ready (and metrics) are bound first, DNS last: a DNS port that accepts means every
+  // listener of the process is bound (what tests and orchestrators probe for), and the HTTP
+  // sites serve as soon as DNS starts.
+  dns::server::HttpServer http;
+  if (!runtime->http.empty() && !http.listen(runtime->http, error)) {
+    std::fprintf(stderr, "listen %s\n", error.c_str());
+    return 1;
+  }
   if (!server.listen(runtime->listeners, runner, error)) {
     std::fprintf(stderr, "listen %s\n", error.c_str());
     return 1;
@@ -88,12 +96,6 @@ int serve(const app::Flags& flags) {
   // after server and runner, and only scraped by `http`, which stops before either goes.
   auto serverMetrics = std::make_shared<app::ServerMetrics>(server, runner);
   plugins::registerMetricSource(std::weak_ptr<const plugins::MetricSource>(serverMetrics));
-  // health, ready (and metrics): bound before DNS starts, so probes find them as soon as it does.
-  dns::server::HttpServer http;
-  if (!runtime->http.empty() && !http.listen(runtime->http, error)) {
-    std::fprintf(stderr, "listen %s\n", error.c_str());
-    return 1;
-  }
   if (!flags.pidfile.empty()) std::ofstream(flags.pidfile) << getpid() << "\n";
 
   // Signals are taken on the main thread; workers never see them.

@@ -49,6 +49,10 @@ class LevelFlag final : public spdlog::custom_flag_formatter {
 constexpr std::string_view kQueryLoggerName = "query";
 constexpr size_t kBatchBytes = 64 * 1024;
 
+// Lines dropped by a full queue. Written only on the dropping path (already the slow one),
+// read by scrapes and by the log thread's DropWarning.
+std::atomic<uint64_t> droppedLines{0};
+
 // The one writer of stdout for both loggers, run by the log thread. Lines are gathered in a
 // buffer and written with write(2) to descriptor 1 once the queue behind them is empty (or the
 // buffer is large): under load lines are batched, when idle they appear at once. No stdio, so a
@@ -69,6 +73,7 @@ class LineSink final : public spdlog::sinks::base_sink<std::mutex> {
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
+    warnIfDropped();
     if (msg.logger_name != kQueryLoggerName) {
       std::string_view prefix = levelPrefix(msg.level);
       buf_.append(prefix.data(), prefix.data() + prefix.size());
@@ -79,6 +84,7 @@ class LineSink final : public spdlog::sinks::base_sink<std::mutex> {
   }
 
   void flush_() override {
+    warnIfDropped();
     writeOut();
     {
       std::lock_guard lock(waitMutex_);
@@ -103,7 +109,21 @@ class LineSink final : public spdlog::sinks::base_sink<std::mutex> {
     buf_.clear();
   }
 
+  // Written into this sink's own buffer, not queued: the queue is what was full.
+  void warnIfDropped() {
+    const uint64_t total = droppedLines.load(std::memory_order_relaxed);
+    if (total == dropWarning_.reported()) return;  // the common case: no clock read
+    if (const uint64_t n = dropWarning_.due(DropWarning::Clock::now(), total); n > 0) {
+      std::string_view prefix = levelPrefix(spdlog::level::warn);
+      buf_.append(prefix.data(), prefix.data() + prefix.size());
+      const std::string text = dropWarningText(n);
+      buf_.append(text.data(), text.data() + text.size());
+      buf_.push_back('\n');
+    }
+  }
+
   spdlog::details::thread_pool* pool_;
+  DropWarning dropWarning_;
   spdlog::memory_buf_t buf_;
   std::atomic<uint64_t> flushes_{0};
   std::mutex waitMutex_;
@@ -120,7 +140,7 @@ struct LogThread {
   std::atomic<bool> stuck{false};  // the last flush did not finish in time
 
   LogThread() {
-    pool = std::make_shared<spdlog::details::thread_pool>(kQueryQueueSize, 1);
+    pool = std::make_shared<spdlog::details::thread_pool>(kQueryQueueSize + kQueueSlack, 1);
     sink = std::make_shared<LineSink>(pool.get());
     query = std::make_shared<spdlog::async_logger>(std::string(kQueryLoggerName), sink, pool,
                                                    spdlog::async_overflow_policy::overrun_oldest);
@@ -211,15 +231,31 @@ struct GatheredLines {
   boost::asio::io_context* loop = nullptr;
   spdlog::logger* out = nullptr;
   fmt::memory_buffer text;
+  uint64_t lines = 0;
   bool handOverPosted = false;
 };
 thread_local GatheredLines gathered;
 
+// Whether a message of `lines` lines for `out` may be queued. Only the process's query logger
+// is bounded here (a test's own logger is not); when its queue holds kQueryQueueSize messages
+// the new one is dropped and counted. Workers that test at the same moment may pass together:
+// the queue's slack holds them, so spdlog never overwrites a queued line uncounted.
+bool admit(const spdlog::logger& out, uint64_t lines) {
+  const LogThread* t = created.load(std::memory_order_acquire);
+  if (t == nullptr || &out != t->query.get()) return true;
+  if (t->pool->queue_size() < kQueryQueueSize) return true;
+  droppedLines.fetch_add(lines, std::memory_order_relaxed);
+  return false;
+}
+
 void handOver() {
   gathered.handOverPosted = false;
   if (gathered.text.size() == 0) return;
-  gathered.out->log(spdlog::level::info, spdlog::string_view_t(gathered.text.data(), gathered.text.size()));
+  if (admit(*gathered.out, gathered.lines)) {
+    gathered.out->log(spdlog::level::info, spdlog::string_view_t(gathered.text.data(), gathered.text.size()));
+  }
   gathered.text.clear();
+  gathered.lines = 0;
 }
 
 }  // namespace
@@ -230,7 +266,7 @@ void flushLines() { handOver(); }
 
 void logQueryLine(spdlog::logger& out, std::string_view line) {
   if (gathered.loop == nullptr) {
-    out.log(spdlog::level::info, spdlog::string_view_t(line.data(), line.size()));
+    if (admit(out, 1)) out.log(spdlog::level::info, spdlog::string_view_t(line.data(), line.size()));
     return;
   }
   if (gathered.out != &out) {
@@ -239,6 +275,7 @@ void logQueryLine(spdlog::logger& out, std::string_view line) {
   }
   if (gathered.text.size() != 0) gathered.text.push_back('\n');
   gathered.text.append(line.data(), line.data() + line.size());
+  ++gathered.lines;
   if (gathered.text.size() >= kLineBatchBytes) {
     handOver();
   } else if (!gathered.handOverPosted) {
@@ -261,6 +298,23 @@ void setup(bool quiet) {
 }
 
 bool quiet() { return quietFlag.load(std::memory_order_relaxed); }
+
+uint64_t droppedQueryLines() { return droppedLines.load(std::memory_order_relaxed); }
+
+uint64_t DropWarning::due(Clock::time_point now, uint64_t droppedTotal) {
+  if (droppedTotal <= reported_) return 0;
+  if (last_ && now - *last_ < interval_) return 0;
+  const uint64_t n = droppedTotal - reported_;
+  reported_ = droppedTotal;
+  last_ = now;
+  return n;
+}
+
+std::string dropWarningText(uint64_t lines) {
+  return fmt::format("plugin/log: {} query log {} dropped since the last warning: standard output "
+                     "is slower than the queries (moat_log_dropped_total counts them all)",
+                     lines, lines == 1 ? "line" : "lines");
+}
 
 spdlog::logger& queryLog() { return *logThread().query; }
 

@@ -81,6 +81,99 @@ TEST_CASE("a stdout nobody reads blocks neither logger's callers, and flush() gi
   CHECK(head.find("[INFO] [INFO]") == std::string::npos);
 }
 
+TEST_CASE("query-log lines a full queue drops are counted, each one, and a warning says how many") {
+  std::fflush(stdout);
+  int pipeFds[2];
+  REQUIRE(::pipe2(pipeFds, O_CLOEXEC) == 0);
+  const int saved = ::dup(STDOUT_FILENO);
+  REQUIRE(saved >= 0);
+  REQUIRE(::dup2(pipeFds[1], STDOUT_FILENO) >= 0);
+  setup(true);
+  const uint64_t droppedBefore = droppedQueryLines();
+
+  // A stdout nobody reads: the log thread blocks once the pipe is full, the queue fills up
+  // behind it, and from then on every line is dropped and counted.
+  constexpr uint64_t kLines = 20000;
+  auto writer = std::async(std::launch::async, [] {
+    for (uint64_t i = 0; i < kLines; ++i) {
+      logQueryLine(queryLog(), fmt::format("[INFO] 127.0.0.1:5353 - {} \"A IN name.example. udp 41 false 512\" NOERROR", i));
+    }
+  });
+  const bool returned = writer.wait_for(5s) == std::future_status::ready;
+  CHECK(returned);
+  const uint64_t dropped = droppedQueryLines() - droppedBefore;
+  CHECK(dropped > 0);
+  CHECK(dropped <= kLines - kQueryQueueSize);  // a full queue's worth was kept
+
+  // Now read stdout: every line is either written or counted, exactly.
+  const int flags = ::fcntl(pipeFds[0], F_GETFL);
+  ::fcntl(pipeFds[0], F_SETFL, flags | O_NONBLOCK);
+  std::string text;
+  char buf[65536];
+  auto written = [&] {
+    uint64_t n = 0;
+    for (size_t at = 0; (at = text.find("[INFO] 127.0.0.1:5353 - ", at)) != std::string::npos; ++at) ++n;
+    return n;
+  };
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (written() + dropped < kLines && std::chrono::steady_clock::now() < until) {
+    const ssize_t n = ::read(pipeFds[0], buf, sizeof buf);
+    if (n > 0) {
+      text.append(buf, static_cast<size_t>(n));
+    } else {
+      std::this_thread::sleep_for(5ms);
+    }
+  }
+  auto flushing = std::async(std::launch::async, [] { flush(); });
+  while (flushing.wait_for(1ms) != std::future_status::ready) {
+    const ssize_t n = ::read(pipeFds[0], buf, sizeof buf);
+    if (n > 0) text.append(buf, static_cast<size_t>(n));
+  }
+  for (ssize_t n; (n = ::read(pipeFds[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
+  ::dup2(saved, STDOUT_FILENO);
+  ::close(saved);
+  ::close(pipeFds[0]);
+  ::close(pipeFds[1]);
+  if (!returned) writer.wait();
+  CHECK(written() + dropped == kLines);
+  CHECK(droppedQueryLines() - droppedBefore == dropped);  // nothing counted after the writer stopped
+  // The log thread wrote the warning itself, once (a minute has not passed), naming a number
+  // no larger than what was dropped.
+  const size_t warning = text.find("[WARNING] plugin/log: ");
+  REQUIRE(warning != std::string::npos);
+  CHECK(text.find("[WARNING] plugin/log: ", warning + 1) == std::string::npos);
+  const uint64_t named = std::stoull(text.substr(warning + 22));
+  CHECK(named > 0);
+  CHECK(named <= dropped);
+  CHECK(text.find("query log lines dropped since the last warning", warning) != std::string::npos);
+}
+
+TEST_CASE("DropWarning: at most one warning a minute, each naming the lines dropped since the last") {
+  using Clock = DropWarning::Clock;
+  const Clock::time_point t0{};  // the test's own clock: time points it chooses
+  DropWarning w;
+  CHECK(w.due(t0, 0) == 0);                      // nothing dropped: nothing to say
+  CHECK(w.due(t0 + 1s, 5) == 5);                 // the first drop is reported at once
+  CHECK(w.due(t0 + 2s, 9) == 0);                 // within the minute: held back
+  CHECK(w.due(t0 + 60s, 12) == 0);               // 59 s after the last warning: still held
+  CHECK(w.due(t0 + 61s, 12) == 7);               // a minute on: the 7 since the last warning
+  CHECK(w.reported() == 12);
+  CHECK(w.due(t0 + 200s, 12) == 0);              // nothing new: no warning, however long after
+  CHECK(w.due(t0 + 200s + 1ms, 13) == 1);        // the next drop after a quiet spell: at once
+  CHECK(w.due(t0 + 230s, 20) == 0);
+
+  DropWarning fast(10s);  // the interval is the caller's
+  CHECK(fast.due(t0, 1) == 1);
+  CHECK(fast.due(t0 + 9s, 2) == 0);
+  CHECK(fast.due(t0 + 10s, 3) == 2);
+}
+
+TEST_CASE("dropWarningText names the count in the plugin's words") {
+  CHECK(dropWarningText(1) == "plugin/log: 1 query log line dropped since the last warning: standard "
+                              "output is slower than the queries (moat_log_dropped_total counts them all)");
+  CHECK(dropWarningText(42).rfind("plugin/log: 42 query log lines dropped since the last warning", 0) == 0);
+}
+
 // Keeps every message it is given, as one string each.
 class MessageSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:

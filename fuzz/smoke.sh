@@ -7,6 +7,7 @@
 #   fuzz/smoke.sh                      # the CI smoke run: 20 s per target
 #   FUZZ_SECONDS=600 fuzz/smoke.sh     # ten minutes per target (fuzz/README.md)
 #   fuzz/smoke.sh hosts corefile       # only these targets
+#   FUZZ_CMAKE_ARGS=-DMOAT_WERROR=ON fuzz/smoke.sh   # extra configure arguments (CI's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,7 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(wire_query wire_reply record_walker corefile hosts k8s_objects log_format expression configmap)
 
 CC=${CC:-clang-14} CXX=${CXX:-clang++-14} \
-  cmake -S . -B "$build" -DMOAT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake -S . -B "$build" -DMOAT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo ${FUZZ_CMAKE_ARGS:-} >/dev/null
 cmake --build "$build" --target moat_fuzz -j"$jobs"
 
 mkdir -p "$artifacts"

@@ -75,9 +75,12 @@ TEST_CASE("hosts: the owner is lowercased while the question keeps the client's 
 TEST_CASE("hosts: NODATA is NOERROR, AA, empty answer and no SOA") {
   TempDir dir;
   auto h = make(dir);
-  for (auto [name, type] :
+  for (const auto& c :
        {std::pair{"v6.example.org.", rr::A}, std::pair{"alias.example.org.", rr::AAAA},
         std::pair{"www.example.org.", rr::MX}, std::pair{"www.example.org.", rr::TXT}}) {
+    // Plain variables, not structured bindings: CAPTURE's lambda cannot name those in C++20.
+    const char* name = c.first;
+    const auto type = c.second;
     CAPTURE(name);
     CAPTURE(type);
     auto r = ask(*h, name, type);

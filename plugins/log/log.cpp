@@ -3,9 +3,31 @@
 #include "dns/log.hpp"
 #include "dns/name.hpp"
 #include "plugins/log/classify.hpp"
+#include "plugins/metric_source.hpp"
 
 namespace moat::plugins::log {
 namespace {
+
+// moat_log_dropped_total: one source for the process, however many `log` handlers blocks and
+// reloads build (counters of several sources add up). It reads the logger's counter at scrape.
+class DroppedLines final : public MetricSource {
+ public:
+  void collect(std::vector<MetricSample>& out) const override {
+    out.push_back({"moat_log_dropped_total",
+                   "Query log lines dropped because the log queue was full (standard output slower "
+                   "than the queries).",
+                   false, {}, static_cast<double>(logging::droppedQueryLines())});
+  }
+};
+
+void registerDroppedLines() {
+  static const auto source = [] {
+    auto s = std::make_shared<const DroppedLines>();
+    registerMetricSource(std::weak_ptr<const MetricSource>(s));
+    return s;
+  }();
+  (void)source;
+}
 
 int64_t unixNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -50,6 +72,7 @@ void LogHandler::onReply(dns::Query& q) {
 conf::Result<HandlerPtr> setupLog(const SetupContext& ctx) {
   auto config = parseConfig(ctx.stanzas);
   if (!config) return config.error();
+  registerDroppedLines();
   return HandlerPtr(std::make_shared<LogHandler>(std::move(*config), logging::queryLog()));
 }
 

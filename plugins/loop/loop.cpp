@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <vector>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -88,7 +89,10 @@ awaitable<bool> exchange(const dns::WireName& name, const udp::endpoint& target,
   if (sock.send(asio::buffer(query), 0, ec); ec) co_return false;
 
   asio::steady_timer timer(exec, timeout);
-  std::array<uint8_t, 512> reply{};  // the header decides; a longer reply is cut, which is fine
+  // The header decides; a longer reply is cut, which is fine. On the heap, not in the frame:
+  // a large frame let GCC 12 fold asio's frame allocation to aligned_alloc and warn about its
+  // class operator delete (-Wmismatched-new-delete), as with probeLoop's generator below.
+  std::vector<uint8_t> reply(512);
   for (;;) {
     auto result = co_await (sock.async_receive(asio::buffer(reply), kTuple) || timer.async_wait(kTuple));
     if (result.index() != 0) co_return false;  // timed out
@@ -105,7 +109,10 @@ awaitable<void> probeLoop(std::shared_ptr<LoopHandler::State> s, udp::endpoint t
                           ProbeTiming timing) {
   auto exec = co_await asio::this_coro::executor;
   const auto deadline = std::chrono::steady_clock::now() + timing.window;
-  std::mt19937 rng(std::random_device{}());
+  // A small generator: a probe ID needs no more, and std::mt19937's 5 KB made this frame big
+  // enough that GCC 12 saw asio's frame allocation fold down to aligned_alloc and warned
+  // (-Wmismatched-new-delete) about the class operator delete on its error path.
+  std::minstd_rand rng(std::random_device{}());
   asio::steady_timer pause(exec);
   bool unseenReply = false;
   while (std::chrono::steady_clock::now() < deadline && !s->stopping.load(std::memory_order_relaxed)) {

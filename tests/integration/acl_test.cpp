@@ -19,7 +19,7 @@ using namespace moat::testing;
 
 namespace {
 
-constexpr uint16_t kA = 1, kAAAA = 28, kTXT = 16;
+constexpr uint16_t kAAAA = 28, kTXT = 16;
 
 // One block, one client address per action; whoami answers what acl lets through.
 const char* const kFourClients = R"(.:@PORT@ {

@@ -138,7 +138,7 @@ TEST_CASE("bind README: local host on both IPv4 and IPv6 stacks, bind 127.0.0.1 
   TempDir dir;
   ServerProcess s(dir, ".:@PORT@ {\n    bind 127.0.0.1 ::1\n}\n");
   CHECK(answersOn("127.0.0.1", s.port()));
-  if (hasIpv6Loopback()) CHECK(answersOn("::1", s.port()));
+  if (hasIpv6Loopback()) CHECK((waitListening(s.port(), "::1") && answersOn("::1", s.port())));
   CHECK(silentOn("127.0.0.2", s.port()));
 }
 
@@ -146,7 +146,7 @@ TEST_CASE("bind README: several bind directives are consolidated, bind 127.0.0.1
   TempDir dir;
   ServerProcess s(dir, ".:@PORT@ {\n    bind 127.0.0.1\n    bind ::1\n}\n");
   CHECK(answersOn("127.0.0.1", s.port()));
-  if (hasIpv6Loopback()) CHECK(answersOn("::1", s.port()));
+  if (hasIpv6Loopback()) CHECK((waitListening(s.port(), "::1") && answersOn("::1", s.port())));
   CHECK(silentOn("127.0.0.2", s.port()));
 }
 
@@ -154,7 +154,7 @@ TEST_CASE("bind README: bind lo listens on the interface's addresses, 127.0.0.1 
   TempDir dir;
   ServerProcess s(dir, ".:@PORT@ {\n    bind lo\n}\n");
   CHECK(answersOn("127.0.0.1", s.port()));
-  if (hasIpv6Loopback()) CHECK(answersOn("::1", s.port()));
+  if (hasIpv6Loopback()) CHECK((waitListening(s.port(), "::1") && answersOn("::1", s.port())));
   CHECK(silentOn("127.0.0.2", s.port()));  // lo has 127.0.0.1/8: its address, not its network
 }
 
@@ -203,7 +203,7 @@ TEST_CASE("reload: a name that is not an interface keeps the running listeners; 
   CHECK(s.waitForOutput("Corefile:3:12: bind: 'nosuch0' is neither", 1, std::chrono::seconds(5)));
   CHECK(answersOn("127.0.0.1", port));
   if (!hasIpv6Loopback()) return;
-  CHECK(answersOn("::1", port));
+  CHECK((waitListening(port, "::1") && answersOn("::1", port)));  // ServerProcess waited for 127.0.0.1
 
   // Now a good one: lo without ::1. The ::1 listener closes, 127.0.0.1 never stops answering.
   replaceCorefile(dir, ".:" + p + " {\n  bind lo {\n    except ::1\n  }\n  whoami\n}\n");

@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "dns/query.hpp"
@@ -130,6 +131,61 @@ TEST_CASE("fault: a log nobody can write (/dev/full, a pipe nobody reads): the s
     CHECK(s.stop(5s));
     ::close(pipeFds[0]);
   }
+}
+
+namespace {
+
+size_t count(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = 0; (at = text.find(needle, at)) != std::string::npos; at += needle.size()) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("fault: query log lines a stdout nobody reads drops are counted in moat_log_dropped_total") {
+  int pipeFds[2];
+  REQUIRE(::pipe2(pipeFds, O_CLOEXEC) == 0);
+  const uint16_t metricsPort = freePort();
+  TempDir dir;
+  Spawned s(dir,
+            ".:@PORT@ {\n  bind 127.0.0.1\n  log\n  prometheus 127.0.0.1:" + std::to_string(metricsPort) +
+                "\n  hosts {\n    " + kControlEntry + "\n  }\n}\n",
+            pipeFds[1]);
+  ::close(pipeFds[1]);
+  REQUIRE(waitListening(metricsPort));  // Spawned waited for the DNS port
+  CHECK(metricValue(metricsPort, "moat_log_dropped_total") == 0.0);  // present at 0
+
+  // One query at a time, so one line a batch: 12 000 lines are more than the pipe, the log
+  // thread's buffer and the 8192 batches the queue holds together.
+  constexpr int kQueries = 12000;
+  REQUIRE(askMany(s.port(), "control.test.", kQueries, 0) == kQueries);
+  const double dropped = metricOrZero(metricsPort, "moat_log_dropped_total");
+  CHECK(dropped > 0);
+
+  // Reading stdout now lets the log thread go: every UDP query's line is then either written
+  // or counted (the readiness probes went over TCP and are not among them).
+  std::string out;
+  char buf[65536];
+  double total = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{pipeFds[0], POLLIN, 0};
+    if (::poll(&p, 1, 50) > 0) {
+      const ssize_t n = ::read(pipeFds[0], buf, sizeof buf);
+      if (n > 0) out.append(buf, static_cast<size_t>(n));
+    }
+    total = static_cast<double>(count(out, "\"A IN control.test. udp ")) +
+            metricOrZero(metricsPort, "moat_log_dropped_total");
+    if (total >= kQueries) break;
+  }
+  CHECK(total == kQueries);
+  CHECK(metricOrZero(metricsPort, "moat_log_dropped_total") >= dropped);  // a counter never goes back
+  // The warning: once (a minute has not passed), naming what was dropped by then.
+  CHECK(count(out, "[WARNING] plugin/log: ") == 1);
+  CHECK(out.find(" query log lines dropped since the last warning") != std::string::npos);
+  CHECK(s.stop(5s));
+  ::close(pipeFds[0]);
 }
 
 namespace {

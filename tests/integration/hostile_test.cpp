@@ -275,6 +275,7 @@ TEST_CASE("hostile: wrong class: REFUSED where no plugin takes other classes, as
                            "\n    fallthrough\n  }\n  forward . " + upstream.address() + "\n}\n" +
                            ".:" + std::to_string(bare) + " {\n  bind 127.0.0.1\n  hosts {\n    " +
                            kControlEntry + "\n  }\n}\n");
+  REQUIRE(waitListening(bare));  // ServerProcess waited for the first port only
   for (uint16_t klass : {uint16_t{3}, uint16_t{4}, uint16_t{255}}) {  // CH, HS, ANY
     CAPTURE(klass);
     auto r = decode(exchangeUdp(bare, makeQuery({.name = "control.test.", .klass = klass})));

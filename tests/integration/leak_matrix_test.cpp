@@ -126,6 +126,7 @@ TEST_CASE("leak: several server blocks and ports; private zones hold for every b
                   "    forward . " + upstream.address() + "\n"
                   "    private internal.company\n"
                   "}\n");
+  REQUIRE(waitListening(other));  // ServerProcess waited for the first port only
   const std::vector<std::string> declared = {"internal.company", "corp.example"};
   std::vector<std::string> names = kMissing;
   names.push_back("www.corp.example");

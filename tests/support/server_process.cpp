@@ -5,7 +5,9 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,11 +17,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
 #include "tests/support/dns_test_util.hpp"
-#include "tests/support/source_address.hpp"
 #include "tests/support/source_address.hpp"
 
 namespace moat::testing {
@@ -43,22 +45,107 @@ std::string readFile(const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+// The kernel's ephemeral range: ports it hands to every socket bound to port 0 or connected
+// unbound, Moat's own forward sockets among them (1024 a worker). A test port taken from it
+// can be taken by one of those between freePort() and the server's bind, so tests draw theirs
+// from outside it.
+std::pair<uint32_t, uint32_t> ephemeralRange() {
+  uint32_t low = 32768, high = 60999;
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  in >> low >> high;
+  return {low, high};
+}
+
+// Holds a lock on port's file in /tmp/moat-test-ports for the rest of this process: ctest runs
+// tests in parallel processes, and two of them must never hand out the same port. (The files
+// stay: removing one another process may be locking would let a third lock a new one.)
+bool reserve(uint16_t port) {
+  ::mkdir("/tmp/moat-test-ports", 01777);
+  std::string path = "/tmp/moat-test-ports/" + std::to_string(port);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) return false;
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return false;
+  }
+  return true;  // fd stays open (and locked) until the process exits
+}
+
+bool bindsBoth(uint16_t port) {
+  sockaddr_in a = loopback(port);
+  int u = ::socket(AF_INET, SOCK_DGRAM, 0);
+  int t = ::socket(AF_INET, SOCK_STREAM, 0);
+  bool ok = ::bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+            ::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(u);
+  ::close(t);
+  return ok;
+}
+
+// The loopback addresses of the HTTP sites (health, ready, prometheus) a Corefile names with
+// an explicit port: ADDR:PORT or :PORT (wildcard, probed on 127.0.0.1). Defaults (:8080, ...)
+// are not probed: tests never use them.
+std::vector<std::pair<std::string, uint16_t>> httpSites(const std::string& corefile) {
+  std::vector<std::pair<std::string, uint16_t>> sites;
+  std::istringstream in(corefile);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::string directive, address;
+    words >> directive >> address;
+    if (directive != "health" && directive != "ready" && directive != "prometheus") continue;
+    size_t colon = address.rfind(':');
+    if (colon == std::string::npos || colon + 1 == address.size()) continue;
+    std::string host = address.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+    if (host == "localhost") host = "127.0.0.1";
+    unsigned long port = std::strtoul(address.c_str() + colon + 1, nullptr, 10);
+    if (port == 0 || port > 65535) continue;
+    sites.emplace_back(host, static_cast<uint16_t>(port));
+  }
+  return sites;
+}
+
+}  // namespace
+
 uint16_t freePort() {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    int u = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a = loopback(0);
-    socklen_t len = sizeof a;
-    ::bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::getsockname(u, reinterpret_cast<sockaddr*>(&a), &len);
-    int t = ::socket(AF_INET, SOCK_STREAM, 0);
-    int ok = ::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    uint16_t port = ntohs(a.sin_port);
-    ::close(u);
-    ::close(t);
-    if (ok == 0) return port;
+  // Candidates: 10000 up to the ephemeral range, and above it; a random start so processes
+  // rarely contend, then the next candidate in order.
+  const auto ephemeral = ephemeralRange();
+  const uint32_t low = ephemeral.first, high = ephemeral.second;
+  std::vector<std::pair<uint32_t, uint32_t>> spans;
+  if (low > 10000) spans.push_back({10000, low - 1});
+  if (high < 65535) spans.push_back({high + 1, 65535});
+  uint32_t total = 0;
+  for (auto [a, b] : spans) total += b - a + 1;
+  REQUIRE_MESSAGE(total > 0, "no port outside the ephemeral range " << low << "-" << high);
+  static std::mt19937 draw(std::random_device{}());
+  uint32_t start = draw() % total;
+  for (uint32_t i = 0; i < total && i < 5000; ++i) {
+    uint32_t n = (start + i) % total;
+    uint16_t port = 0;
+    for (auto [a, b] : spans) {
+      if (n <= b - a) {
+        port = static_cast<uint16_t>(a + n);
+        break;
+      }
+      n -= b - a + 1;
+    }
+    if (reserve(port) && bindsBoth(port)) return port;
   }
   FAIL("no free port");
   return 0;
+}
+
+bool waitListening(uint16_t port, const std::string& address, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!tcpListening(address, port)) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
 }
 
 TempDir::TempDir() {
@@ -120,7 +207,18 @@ ServerProcess::ServerProcess(std::string binary, const TempDir& dir, std::string
       FAIL("moat exited at start: " << stderrText());
       return;
     }
-    if (tcpListening(readyAddress, port_)) return;
+    if (tcpListening(readyAddress, port_)) {
+      // The DNS port binds last (cmd/main.cpp), so the HTTP sites are up by now; waiting for
+      // them too says so here rather than trusting that order in every test that probes them.
+      for (const auto& [address, port] : httpSites(corefile)) {
+        if (!waitListening(port, address, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                deadline - std::chrono::steady_clock::now()))) {
+          stop();
+          FAIL("moat did not listen on HTTP " << address << " port " << port << ": " << stderrText());
+        }
+      }
+      return;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   stop();  // a constructor that fails runs no destructor: never leave the process behind

@@ -11,8 +11,15 @@
 
 namespace moat::testing {
 
-// A loopback port free for both UDP and TCP right now.
+// A loopback port free for both UDP and TCP right now, outside the kernel's ephemeral range
+// (so no socket bound to port 0 takes it before the server does) and never handed out twice
+// to processes running at the same time.
 uint16_t freePort();
+
+// Waits until a TCP connection to address:port is accepted (a listener is bound there); false
+// after `timeout`. For tests that use a listener other than the one ServerProcess waited for.
+bool waitListening(uint16_t port, const std::string& address = "127.0.0.1",
+                   std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 // A fresh directory under /tmp, removed by the destructor.
 class TempDir {

@@ -23,7 +23,6 @@ class UdpClient {
 
  private:
   int fd_ = -1;
-  bool v6_ = false;
 };
 
 // One query from `from` to `to`:port and its reply (empty when none came within `timeout`).
