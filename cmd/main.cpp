@@ -80,6 +80,11 @@ int serve(const app::Flags& flags) {
   plugins::ChainRunner runner(server.workerCount());
   runner.publish(runtime->routes);
   std::string error;
+  // The server's own counters for /metrics (moat_malformed_packets_total, ...). Declared
+  // after server and runner, and only scraped by `http`, which stops before either goes;
+  // registered before any listener is bound, so the first scrape already has them.
+  auto serverMetrics = std::make_shared<app::ServerMetrics>(server, runner);
+  plugins::registerMetricSource(std::weak_ptr<const plugins::MetricSource>(serverMetrics));
   // health, ready (and metrics) are bound first, DNS last: a DNS port that accepts means every
   // listener of the process is bound (what tests and orchestrators probe for), and the HTTP
   // sites serve as soon as DNS starts.
@@ -92,10 +97,6 @@ int serve(const app::Flags& flags) {
     std::fprintf(stderr, "listen %s\n", error.c_str());
     return 1;
   }
-  // The server's own counters for /metrics (moat_malformed_packets_total, ...). Declared
-  // after server and runner, and only scraped by `http`, which stops before either goes.
-  auto serverMetrics = std::make_shared<app::ServerMetrics>(server, runner);
-  plugins::registerMetricSource(std::weak_ptr<const plugins::MetricSource>(serverMetrics));
   if (!flags.pidfile.empty()) std::ofstream(flags.pidfile) << getpid() << "\n";
 
   // Signals are taken on the main thread; workers never see them.
