@@ -37,6 +37,9 @@ std::optional<Failure> Worker::sendUdp(uint16_t i) {
   }
   auto id = ids_.take(i, random_);
   if (!id) return Failure::Network;
+  // The attempt starts before its datagram leaves: a reply can never seem quicker than the
+  // upstream's own delay (coredns_proxy_request_duration_seconds).
+  const Clock::time_point start = Clock::now();
   std::array<uint8_t, 2> idBytes{};
   dns::put16(idBytes.data(), *id);
   ssize_t sent;
@@ -75,7 +78,7 @@ std::optional<Failure> Worker::sendUdp(uint16_t i) {
   slot.socket = e;
   slot.udpIdHeld = true;
   slot.overTcp = false;
-  slot.attemptStart = Clock::now();
+  slot.attemptStart = start;
   slot.attemptDeadline = slot.attemptStart + stanza(slot).config.options.readTimeout;
   armSweep();
   return std::nullopt;
