@@ -22,13 +22,42 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// stdout turned into a pipe that nobody reads until the test does: the log thread blocks on
+// it as on a terminal nobody drains. restore() (or the destructor) gives stdout back.
+struct StdoutPipe {
+  int readEnd = -1;
+  int writeEnd = -1;
+  int saved = -1;
+
+  StdoutPipe() {
+    std::fflush(stdout);
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+    readEnd = fds[0];
+    writeEnd = fds[1];
+    saved = ::dup(STDOUT_FILENO);
+    REQUIRE(saved >= 0);
+    REQUIRE(::dup2(writeEnd, STDOUT_FILENO) >= 0);
+  }
+  ~StdoutPipe() { restore(); }
+  StdoutPipe(const StdoutPipe&) = delete;
+  StdoutPipe& operator=(const StdoutPipe&) = delete;
+
+  void readWithoutBlocking() const {
+    ::fcntl(readEnd, F_SETFL, ::fcntl(readEnd, F_GETFL) | O_NONBLOCK);
+  }
+  void restore() {
+    if (saved < 0) return;
+    ::dup2(saved, STDOUT_FILENO);
+    ::close(saved);
+    ::close(readEnd);
+    ::close(writeEnd);
+    saved = -1;
+  }
+};
+
 TEST_CASE("a stdout nobody reads blocks neither logger's callers, and flush() gives up in time") {
-  std::fflush(stdout);
-  int pipeFds[2];
-  REQUIRE(::pipe2(pipeFds, O_CLOEXEC) == 0);
-  const int saved = ::dup(STDOUT_FILENO);
-  REQUIRE(saved >= 0);
-  REQUIRE(::dup2(pipeFds[1], STDOUT_FILENO) >= 0);
+  StdoutPipe out;
   setup(true);
 
   // ~100 bytes a line, 40 000 lines: far beyond the pipe's 64 KiB and the queue's 8192 slots.
@@ -45,15 +74,14 @@ TEST_CASE("a stdout nobody reads blocks neither logger's callers, and flush() gi
   CHECK(std::chrono::steady_clock::now() - start < 4s);
 
   // Let the log thread go (drain the pipe while it finishes), then give stdout back.
-  const int flags = ::fcntl(pipeFds[0], F_GETFL);
-  ::fcntl(pipeFds[0], F_SETFL, flags | O_NONBLOCK);
+  out.readWithoutBlocking();
   char buf[65536];
   size_t drained = 0;
   std::string head;
   auto drainFor = [&](std::chrono::milliseconds limit) {
     const auto until = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < until) {
-      const ssize_t n = ::read(pipeFds[0], buf, sizeof buf);
+      const ssize_t n = ::read(out.readEnd, buf, sizeof buf);
       if (n > 0) {
         if (head.size() < 4096) head.append(buf, static_cast<size_t>(n));
         drained += static_cast<size_t>(n);
@@ -66,10 +94,7 @@ TEST_CASE("a stdout nobody reads blocks neither logger's callers, and flush() gi
   drainFor(500ms);
   flushing.wait();
   drainFor(100ms);
-  ::dup2(saved, STDOUT_FILENO);
-  ::close(saved);
-  ::close(pipeFds[0]);
-  ::close(pipeFds[1]);
+  out.restore();
   if (!returned) writer.wait();
   CHECK(drained > 64 * 1024);
   // The level prefix is added to the default logger's lines; the query log's are verbatim.
@@ -82,12 +107,7 @@ TEST_CASE("a stdout nobody reads blocks neither logger's callers, and flush() gi
 }
 
 TEST_CASE("query-log lines a full queue drops are counted, each one, and a warning says how many") {
-  std::fflush(stdout);
-  int pipeFds[2];
-  REQUIRE(::pipe2(pipeFds, O_CLOEXEC) == 0);
-  const int saved = ::dup(STDOUT_FILENO);
-  REQUIRE(saved >= 0);
-  REQUIRE(::dup2(pipeFds[1], STDOUT_FILENO) >= 0);
+  StdoutPipe out;
   setup(true);
   const uint64_t droppedBefore = droppedQueryLines();
 
@@ -106,8 +126,7 @@ TEST_CASE("query-log lines a full queue drops are counted, each one, and a warni
   CHECK(dropped <= kLines - kQueryQueueSize);  // a full queue's worth was kept
 
   // Now read stdout: every line is either written or counted, exactly.
-  const int flags = ::fcntl(pipeFds[0], F_GETFL);
-  ::fcntl(pipeFds[0], F_SETFL, flags | O_NONBLOCK);
+  out.readWithoutBlocking();
   std::string text;
   char buf[65536];
   auto written = [&] {
@@ -117,7 +136,7 @@ TEST_CASE("query-log lines a full queue drops are counted, each one, and a warni
   };
   const auto until = std::chrono::steady_clock::now() + 10s;
   while (written() + dropped < kLines && std::chrono::steady_clock::now() < until) {
-    const ssize_t n = ::read(pipeFds[0], buf, sizeof buf);
+    const ssize_t n = ::read(out.readEnd, buf, sizeof buf);
     if (n > 0) {
       text.append(buf, static_cast<size_t>(n));
     } else {
@@ -126,14 +145,11 @@ TEST_CASE("query-log lines a full queue drops are counted, each one, and a warni
   }
   auto flushing = std::async(std::launch::async, [] { flush(); });
   while (flushing.wait_for(1ms) != std::future_status::ready) {
-    const ssize_t n = ::read(pipeFds[0], buf, sizeof buf);
+    const ssize_t n = ::read(out.readEnd, buf, sizeof buf);
     if (n > 0) text.append(buf, static_cast<size_t>(n));
   }
-  for (ssize_t n; (n = ::read(pipeFds[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
-  ::dup2(saved, STDOUT_FILENO);
-  ::close(saved);
-  ::close(pipeFds[0]);
-  ::close(pipeFds[1]);
+  for (ssize_t n; (n = ::read(out.readEnd, buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
+  out.restore();
   if (!returned) writer.wait();
   CHECK(written() + dropped == kLines);
   CHECK(droppedQueryLines() - droppedBefore == dropped);  // nothing counted after the writer stopped

@@ -10,11 +10,13 @@
 #include <thread>
 
 #include "plugins/kubernetes/objects_test_util.hpp"
+#include "tests/support/eventually.hpp"
 
 namespace moat::plugins::kubernetes {
 namespace {
 
 using namespace std::chrono_literals;
+using moat::testing::eventually;
 using testing::ip;
 using testing::LogCapture;
 using testing::TempDir;
@@ -28,16 +30,6 @@ std::string serviceYaml(const std::string& clusterIp) {
 std::string webIp(ClusterStore& store, unsigned worker = 0) {
   const Service* s = store.current(worker)->findService("default", "web");
   return s && !s->clusterIPs.empty() ? s->clusterIPs[0].str() : "";
-}
-
-template <class F>
-bool eventually(F&& f, std::chrono::milliseconds limit = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return f();
 }
 
 TEST_CASE("store: loads at construction, then follows rewrites, errors and fixes") {

@@ -28,6 +28,7 @@
 
 #include "cmd/runtime.hpp"
 #include "conf/parser.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/server_process.hpp"
 
 // Readable failures for the collections these tests compare.
@@ -536,15 +537,5 @@ class Background {
   pid_t pid_ = -1;
 };
 
-// Polls `done` every 20 ms until it holds or `timeout` passes.
-template <class F>
-bool eventually(F done, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  do {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  } while (std::chrono::steady_clock::now() < deadline);
-  return done();
-}
-
+using moat::testing::eventually;
 }  // namespace moat::deploy_test

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "tests/integration/client_query.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/server_process.hpp"
 
 using namespace moat::testing;
@@ -32,15 +33,6 @@ const char* const kFourClients = R"(.:@PORT@ {
   whoami
 }
 )";
-
-bool eventually(const std::function<bool()>& check, std::chrono::seconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (check()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
 
 void replaceCorefile(const TempDir& dir, const std::string& text) {
   dir.write("Corefile.new", text);

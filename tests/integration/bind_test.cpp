@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "tests/integration/client_query.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/server_process.hpp"
 
 using namespace moat::testing;
@@ -54,15 +55,6 @@ bool silentOn(const std::string& address, uint16_t port) {
   spec.name = "example.org.";
   return !tcpListening(address, port) &&
          udpFrom(from, address, port, makeQuery(spec), std::chrono::milliseconds(300)).empty();
-}
-
-bool eventually(const std::function<bool()>& check, std::chrono::seconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (check()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
 }
 
 void replaceCorefile(const TempDir& dir, const std::string& text) {

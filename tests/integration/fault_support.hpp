@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "tests/support/dns_test_util.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/server_process.hpp"
 
 namespace moat::testing {
@@ -26,15 +27,6 @@ inline bool controlAnswers(uint16_t port, bool tcp = false) {
   auto r = decode(tcp ? exchangeTcp(port, q) : exchangeUdp(port, q));
   return r.ok && r.id == 0x0C0C && r.rcode == 0 && r.aa && r.answer.size() == 1 &&
          r.answer[0] == kControlAnswer;
-}
-
-inline bool eventually(const std::function<bool()>& check, std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    if (check()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
 }
 
 // The value of one series, written exactly as /metrics prints it before the value

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/eventually.hpp"
 #include "tests/support/server_process.hpp"
 
 using namespace moat::testing;
@@ -26,15 +27,6 @@ std::string readSource(const std::string& relative) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-bool eventually(const std::function<bool()>& check, std::chrono::milliseconds limit = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (check()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
 }
 
 struct Ports {

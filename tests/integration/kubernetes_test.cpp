@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "tests/support/dns_test_util.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/server_process.hpp"
 
 using namespace moat::testing;
@@ -39,15 +40,6 @@ std::string exampleCorefile(const TempDir& dir, const std::string& extra = "") {
   swap("lameduck 5s", "lameduck 100ms");  // tests stop it often
   if (!extra.empty()) swap("    loadbalance", extra + "    loadbalance");
   return conf;
-}
-
-bool eventually(const std::function<bool()>& check, std::chrono::seconds limit = std::chrono::seconds(10)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (check()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "tests/support/dns_test_util.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/fake_upstream.hpp"
 #include "tests/support/server_process.hpp"
 
@@ -29,15 +30,6 @@ void replaceCorefile(const TempDir& dir, const std::string& text) {
 }
 
 std::string answer(uint16_t port) { return dig(port, {"app.test", "A", "+short"}); }
-
-bool eventually(const std::function<bool()>& check, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (check()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
-}
 
 }  // namespace
 
