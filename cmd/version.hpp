@@ -16,7 +16,11 @@ inline std::string platformLine() {
 #else
          "unknown"
 #endif
+#if defined(__clang__)
+         + ", " + __VERSION__;  // "Debian Clang 14.0.6"
+#else
          + ", gcc " + __VERSION__;
+#endif
 }
 
 }  // namespace moat::app

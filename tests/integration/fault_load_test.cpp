@@ -21,6 +21,7 @@
 #include "plugins/cache/config.hpp"
 #include "tests/integration/fault_support.hpp"
 #include "tests/support/fake_upstream.hpp"
+#include "tests/support/sanitizers.hpp"
 
 using namespace moat::testing;
 using namespace std::chrono_literals;
@@ -260,11 +261,14 @@ double metricSum(uint16_t metricsPort, const std::string& family, const std::str
 
 // Under AddressSanitizer RSS is mostly shadow memory and the freed-memory quarantine, so the
 // bound says nothing there; the caps are still exercised and the answers still checked.
-#if defined(__SANITIZE_ADDRESS__)
-#define CHECK_RSS(cond) MESSAGE("ASan build: RSS bound not checked: " #cond)
-#else
-#define CHECK_RSS(cond) CHECK(cond)
-#endif
+#define CHECK_RSS(cond)                                                  \
+  do {                                                                   \
+    if (moat::testing::kAddressSanitizer) {                              \
+      MESSAGE("ASan build: RSS bound not checked: " #cond);              \
+    } else {                                                             \
+      CHECK(cond);                                                       \
+    }                                                                    \
+  } while (0)
 
 TEST_CASE("fault: memory stays bounded under a flood of distinct names (in-flight and cache caps)") {
   FakeUpstream upstream;
