@@ -30,8 +30,10 @@ void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 #include <memory>
 
-// Registered in exactly the binaries that count allocations: proves the replacement is the
-// operator new in use there, so a zero count means something.
+// Registered in every binary this file is linked into: those that count allocations, and, in a
+// GCC build, every test binary (its operator new is the first definition the linker meets
+// there; clang's ASan runtime defines one before it). Proves the replacement is the operator
+// new in use, so a zero count means something.
 TEST_CASE("allocation counter sees an allocation on this thread") {
   using namespace moat::testing;
   allocations = 0;
