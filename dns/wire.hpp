@@ -31,7 +31,7 @@ constexpr size_t kMaxMessage = 65535;
 
 namespace rrtype {
 constexpr uint16_t A = 1, NS = 2, CNAME = 5, SOA = 6, PTR = 12, HINFO = 13, MX = 15, TXT = 16,
-                   AAAA = 28, SRV = 33, OPT = 41, DS = 43, IXFR = 251, AXFR = 252, ANY = 255;
+                   AAAA = 28, SRV = 33, DNAME = 39, OPT = 41, DS = 43, RRSIG = 46, IXFR = 251, AXFR = 252, ANY = 255;
 }
 namespace rrclass {
 constexpr uint16_t IN = 1, CH = 3, HS = 4, NONE = 254, ANY = 255;

@@ -10,6 +10,7 @@
 #include "plugins/bind/bind.hpp"
 #include "plugins/cache/cache.hpp"
 #include "plugins/errors/errors.hpp"
+#include "plugins/file/file.hpp"
 #include "plugins/forward/forward.hpp"
 #include "plugins/health/health.hpp"
 #include "plugins/hosts/hosts.hpp"
@@ -44,6 +45,8 @@ const auto kPlugins = std::to_array<PluginSpec>({
     {"cache", true, cache::setupCache},
     {"hosts", true, hosts::setupHosts},
     {"kubernetes", true, kubernetes::setupKubernetes},
+    // Several stanzas per block serve their zones side by side, as in CoreDNS.
+    {"file", false, file::setupFile},
     {"loop", true, loop::setupLoop},
     {"forward", false, forward::setupForward},
     // Answers private names nothing above answered; before whoami, which answers everything.

@@ -1,0 +1,242 @@
+#include "plugins/file/zone_file.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "dns/ldns.hpp"
+#include "dns/name.hpp"
+#include "dns/wire.hpp"
+
+namespace moat::plugins::file {
+
+namespace {
+
+// miekg/dns's limit, so a file CoreDNS loads loads here too, and an include loop ends.
+constexpr int kMaxIncludeDepth = 7;
+
+struct FileCloser {
+  void operator()(FILE* f) const { std::fclose(f); }
+};
+
+// Types whose RDATA names are lowercased when loaded, as CoreDNS stores them: the lookup
+// follows these names, and comparing lowercased wire bytes is all it then has to do.
+bool followsNames(ldns_rr_type type) {
+  switch (type) {
+    case LDNS_RR_TYPE_NS: case LDNS_RR_TYPE_CNAME: case LDNS_RR_TYPE_DNAME:
+    case LDNS_RR_TYPE_MX: case LDNS_RR_TYPE_SRV: case LDNS_RR_TYPE_SOA:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool readFile(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return !in.bad();
+}
+
+class Loader {
+ public:
+  Loader(Zone::Builder& builder, const dns::WireName& origin, std::optional<uint32_t> skip)
+      : builder_(builder), origin_(origin), skip_(skip) {}
+
+  // One file (the zone file or an included one). False with error_ set on failure.
+  bool load(const std::string& text, const std::string& name, ldns_rdf* origin, int depth);
+
+  std::string error_;
+  bool unchanged_ = false;
+  size_t outOfZone_ = 0;
+
+ private:
+  bool add(ldns_rr* rr, const std::string& name, int line);
+  bool include(const std::string& text, long position, const std::string& name, int line,
+               ldns_rdf* origin, int depth);
+
+  Zone::Builder& builder_;
+  const dns::WireName& origin_;
+  std::optional<uint32_t> skip_;
+  bool soaSeen_ = false;
+  uint32_t defaultTtl_ = 3600;  // without $TTL, as miekg/dns and NSD default
+  dns::LdnsBuffer wire_{ldns_buffer_new(512)};
+};
+
+bool Loader::load(const std::string& text, const std::string& name, ldns_rdf* origin, int depth) {
+  // fmemopen over our own copy: after a $INCLUDE line the stream position tells which line it
+  // was, and ldns does not hand the line's text back.
+  std::unique_ptr<FILE, FileCloser> fp(
+      fmemopen(const_cast<char*>(text.data()), text.size(), "r"));
+  if (text.empty()) return true;
+  if (!fp) {
+    error_ = name + ": cannot read";
+    return false;
+  }
+  dns::LdnsRdf current(ldns_rdf_clone(origin));
+  ldns_rdf* currentRaw = current.release();
+  ldns_rdf* prev = nullptr;
+  int line = 1;
+  bool ok = true;
+  while (ok && !std::feof(fp.get())) {
+    ldns_rr* rr = nullptr;
+    const ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp.get(), &defaultTtl_, &currentRaw, &prev, &line);
+    switch (s) {
+      case LDNS_STATUS_OK:
+        ok = add(rr, name, line);
+        ldns_rr_free(rr);
+        if (unchanged_) ok = false;
+        break;
+      case LDNS_STATUS_SYNTAX_EMPTY:
+      case LDNS_STATUS_SYNTAX_TTL:
+      case LDNS_STATUS_SYNTAX_ORIGIN:
+        break;
+      case LDNS_STATUS_SYNTAX_INCLUDE:
+        ok = include(text, std::ftell(fp.get()), name, line, currentRaw, depth);
+        break;
+      default:
+        // ldns counts the line it stopped after; a record spread over lines with ( ) names
+        // its last line.
+        error_ = name + ":" + std::to_string(line > 1 ? line - 1 : line) + ": " +
+                 ldns_get_errorstr_by_id(s);
+        ok = false;
+        break;
+    }
+  }
+  if (currentRaw != nullptr) ldns_rdf_deep_free(currentRaw);
+  if (prev != nullptr) ldns_rdf_deep_free(prev);
+  return ok && error_.empty();
+}
+
+bool Loader::add(ldns_rr* rr, const std::string& name, int line) {
+  ldns_rdf* owner = ldns_rr_owner(rr);
+  const std::span<const uint8_t> ownerWire(ldns_rdf_data(owner), ldns_rdf_size(owner));
+  if (!dns::isSubdomain(dns::lowercased(ownerWire), origin_)) {
+    ++outOfZone_;  // NSD leaves them out too; CoreDNS would store what it can never serve
+    return true;
+  }
+  const ldns_rr_type type = ldns_rr_get_type(rr);
+  if (type == LDNS_RR_TYPE_NSEC3 || type == LDNS_RR_TYPE_NSEC3PARAM) {
+    error_ = name + ":" + std::to_string(line > 1 ? line - 1 : line) +
+             ": NSEC3 zones are not supported (as in CoreDNS); sign with NSEC";
+    return false;
+  }
+  if (followsNames(type)) {
+    for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
+      ldns_rdf* field = ldns_rr_rdf(rr, i);
+      if (ldns_rdf_get_type(field) == LDNS_RDF_TYPE_DNAME) ldns_dname2canonical(field);
+    }
+  }
+  ldns_buffer_clear(wire_.get());
+  if (ldns_rr_rdata2buffer_wire(wire_.get(), rr) != LDNS_STATUS_OK) {
+    error_ = name + ":" + std::to_string(line) + ": record does not fit in wire form";
+    return false;
+  }
+  const std::span<const uint8_t> rdata(ldns_buffer_begin(wire_.get()), ldns_buffer_position(wire_.get()));
+  if (type == LDNS_RR_TYPE_SOA && !soaSeen_ && std::ranges::equal(dns::lowercased(ownerWire), origin_)) {
+    soaSeen_ = true;
+    // Serial: after MNAME and RNAME.
+    size_t off = dns::skipName(rdata, 0);
+    if (off != 0) off = dns::skipName(rdata, off);
+    if (skip_ && off != 0 && off + 4 <= rdata.size() && dns::get32(rdata.data() + off) == *skip_) {
+      unchanged_ = true;
+      return true;
+    }
+  }
+  builder_.add(ownerWire, static_cast<uint16_t>(type), ldns_rr_ttl(rr), rdata);
+  return true;
+}
+
+bool Loader::include(const std::string& text, long position, const std::string& name, int line,
+                     ldns_rdf* origin, int depth) {
+  const std::string where = name + ":" + std::to_string(line > 1 ? line - 1 : line) + ": ";
+  // The $INCLUDE line is the last one read: find it back before the stream position.
+  const size_t end = position < 0 ? text.size() : static_cast<size_t>(position);
+  const size_t start = text.rfind("$INCLUDE", end);
+  if (start == std::string::npos) {
+    error_ = where + "cannot find the $INCLUDE line";
+    return false;
+  }
+  std::istringstream words(text.substr(start + 8, text.find('\n', start) - start - 8));
+  std::string file, newOrigin;
+  words >> file >> newOrigin;
+  if (file.empty()) {
+    error_ = where + "$INCLUDE without a file name";
+    return false;
+  }
+  if (depth >= kMaxIncludeDepth) {
+    error_ = where + "too deeply nested $INCLUDE";
+    return false;
+  }
+  // Relative to the including file, as miekg/dns reads it.
+  std::filesystem::path path(file);
+  if (path.is_relative()) path = std::filesystem::path(name).parent_path() / path;
+  std::string included;
+  if (!readFile(path.string(), included)) {
+    error_ = where + "cannot read $INCLUDE file " + path.string();
+    return false;
+  }
+  // Its own origin when given; either way the including file's origin is back afterwards
+  // (RFC 1035 §5.1).
+  dns::LdnsRdf originRdf;
+  if (!newOrigin.empty()) {
+    originRdf.reset(ldns_dname_new_frm_str(newOrigin.c_str()));
+    if (!originRdf) {
+      error_ = where + "bad $INCLUDE origin '" + newOrigin + "'";
+      return false;
+    }
+    if (!ldns_dname_str_absolute(newOrigin.c_str())) {
+      dns::LdnsRdf absolute(ldns_dname_cat_clone(originRdf.get(), origin));
+      originRdf = std::move(absolute);
+    }
+  }
+  return load(included, path.string(), originRdf ? originRdf.get() : origin, depth + 1);
+}
+
+ZoneLoad finish(Loader& loader, Zone::Builder& builder, const std::string& name,
+                const std::string& origin) {
+  ZoneLoad out;
+  out.outOfZone = loader.outOfZone_;
+  if (loader.unchanged_) {
+    out.unchanged = true;
+    return out;
+  }
+  if (!loader.error_.empty()) {
+    out.error = loader.error_;
+    return out;
+  }
+  out.zone = builder.build();
+  if (!out.zone) out.error = name + ": no SOA record for origin " + origin;
+  return out;
+}
+
+ZoneLoad loadText(const std::string& text, const std::string& name, const std::string& origin,
+                  std::optional<uint32_t> skipIfSerial) {
+  auto wire = dns::nameFromText(origin);
+  dns::LdnsRdf originRdf(ldns_dname_new_frm_str(origin.c_str()));
+  if (!wire || !originRdf) return ZoneLoad{nullptr, false, name + ": bad origin '" + origin + "'", 0};
+  const dns::WireName lower = dns::lowercased(*wire);
+  Zone::Builder builder(lower);
+  Loader loader(builder, lower, skipIfSerial);
+  loader.load(text, name, originRdf.get(), 0);
+  return finish(loader, builder, name, origin);
+}
+
+}  // namespace
+
+ZoneLoad loadZoneText(const std::string& text, const std::string& name, const std::string& origin,
+                      std::optional<uint32_t> skipIfSerial) {
+  return loadText(text, name, origin, skipIfSerial);
+}
+
+ZoneLoad loadZoneFile(const std::string& path, const std::string& origin,
+                      std::optional<uint32_t> skipIfSerial) {
+  std::string text;
+  if (!readFile(path, text)) return ZoneLoad{nullptr, false, path + ": cannot read the zone file", 0};
+  return loadText(text, path, origin, skipIfSerial);
+}
+
+}  // namespace moat::plugins::file

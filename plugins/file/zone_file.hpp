@@ -1,0 +1,32 @@
+// Reading an RFC 1035 master file into a Zone. ldns parses every record
+// (ldns_rr_new_frm_fp_l keeps $ORIGIN, $TTL, the previous owner and the line number); this
+// loop only adds what ldns_zone_new_frm_fp_l lacks: $INCLUDE (which CoreDNS allows), the
+// records outside the origin left out, and errors that name file:line.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "plugins/file/zone.hpp"
+
+namespace moat::plugins::file {
+
+struct ZoneLoad {
+  ZonePtr zone;            // set when the file loaded
+  bool unchanged = false;  // the SOA serial equals `skipIfSerial`: nothing was built
+  std::string error;       // "db.example.org:12: ..." when neither
+  size_t outOfZone = 0;    // records whose owner is not at or below the origin (left out)
+};
+
+// Loads `path` with `origin` (text, "example.org.") as the initial $ORIGIN. With
+// `skipIfSerial`, stops as soon as the SOA shows that serial (CoreDNS's reload test).
+ZoneLoad loadZoneFile(const std::string& path, const std::string& origin,
+                      std::optional<uint32_t> skipIfSerial = std::nullopt);
+
+// The same from text in memory (tests and the fuzz target); `name` is used in errors and
+// `$INCLUDE` paths are relative to its directory.
+ZoneLoad loadZoneText(const std::string& text, const std::string& name, const std::string& origin,
+                      std::optional<uint32_t> skipIfSerial = std::nullopt);
+
+}  // namespace moat::plugins::file
