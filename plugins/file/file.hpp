@@ -64,8 +64,6 @@ class File final : public Handler, public SubqueryClient {
   size_t zoneCount() const { return zones_.size(); }
 
  private:
-  void explain(dns::Query& q, const ZoneFile& zone, const Zone& data, const Lookup& lk,
-               bool fallthrough) const;
   void poll(std::stop_token stop);
 
   dns::ZoneSet origins_;  // index i is zones_[i]

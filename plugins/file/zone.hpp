@@ -66,6 +66,11 @@ class Zone {
   // The last owner sorting strictly before `lowerName` in canonical order, or null.
   const Node* previous(std::span<const uint8_t> lowerName) const;
 
+  // Every owner in canonical order (the apex first), and a node's RRsets sorted by type
+  // (RRSIG sets among them): what a zone transfer walks.
+  std::span<const Node> nodes() const { return nodes_; }
+  std::span<const RRset> sets(const Node& node) const { return {sets_.data() + node.firstSet, node.setCount}; }
+
   std::span<const uint8_t> name(const Node& node) const {
     return {arena_.data() + node.nameOffset, node.nameLength};
   }
