@@ -8,6 +8,7 @@
 #include "conf/args.hpp"
 #include "conf/zone.hpp"
 #include "plugins/bind/bind.hpp"
+#include "plugins/block_peer.hpp"
 #include "plugins/plugin.hpp"
 #include "plugins/private/private.hpp"
 
@@ -128,6 +129,9 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
       auto handler = spec.setup(ctx);
       if (!handler) return handler.error();
       if (*handler) chain->add(std::move(*handler), !ctx.stanzas.empty());
+    }
+    for (const auto& h : chain->handlers) {
+      if (auto peer = std::dynamic_pointer_cast<plugins::BlockPeer>(h)) peer->peersReady(chain->handlers);
     }
     chain->zone = ctx.zones.empty() ? "." : ctx.zones.front();
     for (const auto& h : chain->handlers) {

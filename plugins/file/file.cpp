@@ -75,6 +75,22 @@ File::File(std::vector<std::unique_ptr<ZoneFile>> zones, Fall fall)
 
 File::~File() = default;
 
+ZonePtr File::servedZone(std::span<const uint8_t> origin) const {
+  const int index = origins_.find(origin);
+  return index == dns::ZoneSet::kNone ? nullptr : zones_[static_cast<size_t>(index)]->current();
+}
+
+std::vector<std::string> File::servedOrigins() const {
+  std::vector<std::string> out;
+  for (const auto& zone : zones_) out.push_back(zone->source().origin);
+  return out;
+}
+
+void File::onZoneChanged(std::function<void(const std::string& origin)> listener) {
+  std::lock_guard lock(mu_);
+  changed_ = std::move(listener);
+}
+
 void File::poll(std::stop_token stop) {
   using Clock = std::chrono::steady_clock;
   std::vector<Clock::time_point> due(zones_.size(), Clock::now());
@@ -93,9 +109,18 @@ void File::poll(std::stop_token stop) {
     for (size_t i = 0; i < zones_.size(); ++i) {
       const auto interval = zones_[i]->source().reload;
       if (interval.count() <= 0 || due[i] > now) continue;
+      const ZonePtr before = zones_[i]->current();
       zones_[i]->refresh();
       zones_[i]->sweep();
       due[i] = now + interval;
+      if (zones_[i]->current() != before) {
+        std::function<void(const std::string&)> changed;
+        {
+          std::lock_guard lock(mu_);
+          changed = changed_;
+        }
+        if (changed) changed(zones_[i]->source().origin);
+      }
     }
   }
 }

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -18,6 +19,7 @@
 #include "plugins/fall.hpp"
 #include "plugins/file/config.hpp"
 #include "plugins/file/lookup.hpp"
+#include "plugins/file/provider.hpp"
 #include "plugins/file/zone.hpp"
 #include "plugins/handler.hpp"
 #include "plugins/plugin.hpp"
@@ -50,7 +52,7 @@ class ZoneFile {
   std::string lastError_;
 };
 
-class File final : public Handler, public SubqueryClient {
+class File final : public Handler, public SubqueryClient, public ZoneProvider {
  public:
   // `zones` were loaded by setup (or are empty where the file was missing).
   File(std::vector<std::unique_ptr<ZoneFile>> zones, Fall fall);
@@ -59,6 +61,10 @@ class File final : public Handler, public SubqueryClient {
   Verdict onQuery(dns::Query& q) override;
   void onSubquery(dns::Query& parent, std::span<const uint8_t> reply) override;
   std::string_view name() const override { return "file"; }
+
+  ZonePtr servedZone(std::span<const uint8_t> origin) const override;
+  std::vector<std::string> servedOrigins() const override;
+  void onZoneChanged(std::function<void(const std::string& origin)> listener) override;
 
   ZoneFile& zone(size_t i) { return *zones_[i]; }
   size_t zoneCount() const { return zones_.size(); }
@@ -69,7 +75,8 @@ class File final : public Handler, public SubqueryClient {
   dns::ZoneSet origins_;  // index i is zones_[i]
   std::vector<std::unique_ptr<ZoneFile>> zones_;
   Fall fall_;
-  std::mutex mu_;
+  std::mutex mu_;  // also guards changed_ against the poller
+  std::function<void(const std::string&)> changed_;
   std::condition_variable_any wake_;
   std::jthread poller_;  // last: stopped and joined before anything it uses is destroyed
 };
