@@ -57,7 +57,6 @@ class Walk {
 
  private:
   bool referralAt(const Node& node, Name name, Name asked);
-  bool referralOnTheWay(Name target, const Node* exact);
   void glue(const RRset& ns, Name owner);
   void additionalForAnswer();
   void negative(bool nameError);
@@ -79,21 +78,17 @@ bool Walk::referralAt(const Node& node, Name name, Name asked) {
   out_.outcome = Outcome::Referral;
   out_.cut = &node;
   out_.authority.add(Part{name, ns});
-  if (dnssec_) addType(out_.authority, node, name, dns::rrtype::DS);
+  // With DO: the DS that secures the child, or the cut's NSEC proving there is none (NSD
+  // sends that proof; CoreDNS leaves it out, and validators then reject the referral).
+  if (dnssec_) {
+    if (zone_.rrset(node, dns::rrtype::DS) != nullptr) {
+      addType(out_.authority, node, name, dns::rrtype::DS);
+    } else {
+      addType(out_.authority, node, name, kNsec);
+    }
+  }
   glue(*ns, name);
   return true;
-}
-
-// The first zone cut between the apex and `target` (CoreDNS's findDelegation).
-bool Walk::referralOnTheWay(Name target, const Node* exact) {
-  const Labels labels(target);
-  const size_t originLabels = labelCount(zone_.origin());
-  for (size_t keep = originLabels + 1; keep <= labels.count; ++keep) {
-    const Name name = labels.suffix(target, keep);
-    const Node* node = keep == labels.count ? exact : zone_.find(name);
-    if (node != nullptr && referralAt(*node, name, target)) return true;
-  }
-  return false;
 }
 
 // Addresses of the name servers that lie inside the cut they serve.
@@ -145,16 +140,18 @@ void Walk::negative(bool nameError) {
   if (deny == nullptr) return;
   addType(out_.authority, *deny, zone_.name(*deny), kNsec);
   if (!nameError) return;
-  // The closest encloser: the longest existing ancestor, the apex at worst.
+  // The closest encloser: the longest ancestor that exists, as a name with data or as an empty
+  // non-terminal (CoreDNS looks for data only and so denies the wrong wildcard below an
+  // empty non-terminal); the apex at worst.
   const Labels labels(qname_);
-  const Node* encloser = &zone_.apex();
-  for (size_t keep = labels.count; keep > labelCount(zone_.origin()); --keep) {
-    if (const Node* node = zone_.find(labels.suffix(qname_, keep))) {
-      encloser = node;
+  Name ce = zone_.origin();
+  for (size_t keep = labels.count - 1; keep > labelCount(zone_.origin()); --keep) {
+    const Name ancestor = labels.suffix(qname_, keep);
+    if (zone_.find(ancestor) != nullptr || zone_.hasDescendant(ancestor)) {
+      ce = ancestor;
       break;
     }
   }
-  const Name ce = zone_.name(*encloser);
   if (ce.size() + 2 > dns::kMaxNameLen) return;
   std::array<uint8_t, dns::kMaxNameLen> wildcard{1, '*'};
   std::copy(ce.begin(), ce.end(), wildcard.begin() + 2);
@@ -183,13 +180,14 @@ bool Walk::dname(const Node& node, const Labels& labels, size_t keep) {
   const Name owner = zone_.name(node);
   const Name target = zone_.firstRdata(*set);
   const size_t prefix = labels.starts[labels.count - keep];
-  if (prefix + target.size() > dns::kMaxNameLen) {
+  if (prefix + target.size() > dns::kMaxNameLen || out_.synthesizedCount == out_.synthesized.size()) {
     out_.outcome = Outcome::ServFail;  // the substitution does not fit a name (RFC 6672 YXDOMAIN)
     return true;
   }
-  std::copy(qname_.begin(), qname_.begin() + static_cast<std::ptrdiff_t>(prefix), out_.synthesized.begin());
-  std::copy(target.begin(), target.end(), out_.synthesized.begin() + static_cast<std::ptrdiff_t>(prefix));
-  const Name cname(out_.synthesized.data(), prefix + target.size());
+  auto& buffer = out_.synthesized[out_.synthesizedCount++];
+  std::copy(qname_.begin(), qname_.begin() + static_cast<std::ptrdiff_t>(prefix), buffer.begin());
+  std::copy(target.begin(), target.end(), buffer.begin() + static_cast<std::ptrdiff_t>(prefix));
+  const Name cname(buffer.data(), prefix + target.size());
   if (sameName(cname, qname_)) {  // a substitution that changes nothing can only loop
     out_.outcome = Outcome::ServFail;
     return true;
@@ -207,6 +205,7 @@ bool Walk::dname(const Node& node, const Labels& labels, size_t keep) {
 }
 
 void Walk::run() {
+  if (out_.visitedCount < out_.visited.size()) out_.visited[out_.visitedCount++] = qname_;
   const Name origin = zone_.origin();
   if (sameName(qname_, origin) && (qtype_ == dns::rrtype::SOA || qtype_ == dns::rrtype::NS)) {
     out_.outcome = Outcome::Answer;
@@ -307,35 +306,25 @@ void Walk::run() {
   negative(!zone_.hasDescendant(qname_));
 }
 
-// Follows a CNAME chain through the zone (CoreDNS's externalLookup): the target's records when
-// the zone has them, a referral when a cut lies on the way, and otherwise the rest is the
-// server's to resolve (out of the zone, a wildcard, a missing name, or NS/SOA asked).
+// Follows a CNAME to `target`. Inside the zone the target is looked up here, exactly as if it
+// had been asked (wildcards, empty non-terminals, cuts, NXDOMAIN with the SOA), so the answer
+// is NSD's; CoreDNS instead asks its whole server for a target it does not hold as a name,
+// which loses the DO bit and the zone's own denial. Outside the zone the rest is the server's.
+// A loop ends at its first repeat, each CNAME given once, as NSD answers it.
 void Walk::chase(Name target) {
-  for (int followed = 0;; ++followed) {
-    const Node* node = nullptr;
-    if (dns::isSubdomain(target, zone_.origin())) {
-      node = zone_.find(target);
-      if (referralOnTheWay(target, node)) return;
-    }
-    if (node == nullptr || qtype_ == dns::rrtype::NS ||
-        (qtype_ == dns::rrtype::SOA && sameName(target, zone_.origin()))) {
-      out_.outcome = Outcome::Chase;
-      out_.chaseTarget = target;
-      return;
-    }
-    const RRset* cname = zone_.rrset(*node, dns::rrtype::CNAME);
-    if (cname == nullptr) {
-      addType(out_.answer, *node, zone_.name(*node), qtype_);
-      break;
-    }
-    addType(out_.answer, *node, zone_.name(*node), dns::rrtype::CNAME);
-    ++out_.cnames;
-    target = zone_.firstRdata(*cname);
-    if (followed >= 8) break;  // a loop inside the zone: stop where CoreDNS stops
+  const bool repeat = std::any_of(out_.visited.begin(), out_.visited.begin() + out_.visitedCount,
+                                  [&](Name seen) { return sameName(seen, target); });
+  if (repeat || out_.visitedCount == out_.visited.size()) {
+    out_.outcome = Outcome::Answer;
+    apexNs(out_.authority);
+    return;
   }
-  out_.outcome = Outcome::Answer;
-  apexNs(out_.authority);
-  additionalForAnswer();
+  if (!dns::isSubdomain(target, zone_.origin())) {
+    out_.outcome = Outcome::Chase;
+    out_.chaseTarget = target;
+    return;
+  }
+  Walk(zone_, target, qtype_, dnssec_, out_).run();
 }
 
 }  // namespace

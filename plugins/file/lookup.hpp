@@ -21,7 +21,7 @@ enum class Outcome : uint8_t {
   NameError,         // NXDOMAIN with the SOA
   Referral,          // a zone cut on the way: NS in authority, glue in additional
   ServFail,          // a DNAME loop, a zone without SOA
-  Chase,             // the CNAME chain leaves the zone's data: resolve `chaseTarget` through the server
+  Chase,             // the CNAME chain leaves the zone: resolve `chaseTarget` through the server
 };
 
 // One RRset, or one synthesized record, to write.
@@ -54,8 +54,13 @@ struct Lookup {
   const Node* wildcard = nullptr;  // the wildcard that matched
   const Node* cut = nullptr;       // the delegation point of a referral
   uint8_t cnames = 0;              // CNAMEs followed (DNAME's synthesized one included)
-  // A DNAME's synthesized CNAME target lives here.
-  std::array<uint8_t, 255> synthesized{};
+  // The names a chain visited (loops end at the first repeat) and the CNAME targets DNAMEs
+  // synthesized, which the answer's records point into.
+  static constexpr size_t kMaxChain = 8;
+  std::array<std::span<const uint8_t>, kMaxChain + 1> visited{};
+  size_t visitedCount = 0;
+  std::array<std::array<uint8_t, 255>, 2> synthesized{};
+  size_t synthesizedCount = 0;
 };
 
 void lookup(const Zone& zone, std::span<const uint8_t> qname, uint16_t qtype, bool dnssecOk,
