@@ -76,7 +76,7 @@ TEST_CASE("exact matches are authoritative with the apex NS; NODATA and NXDOMAIN
   CHECK(nx.reply.aa);
   REQUIRE(nx.reply.authority.size() == 1);
   CHECK(nx.reply.authority[0] ==
-        "example.org. 3600 IN SOA ns1.example.org. hostmaster.example.org. 2024010101 7200 3600 1209600 300");
+        "example.org. 300 IN SOA ns1.example.org. hostmaster.example.org. 2024010101 7200 3600 1209600 300");  // TTL capped at MINIMUM
 }
 
 TEST_CASE("the apex answers SOA with NS beside it, and NS with the glue of in-zone servers") {

@@ -51,7 +51,23 @@ class Walk {
   void addSignatures(Parts<N>& to, const Node& node, Name owner, uint16_t covered) {
     if (const RRset* sigs = zone_.signatures(node, covered)) to.add(Part{owner, sigs});
   }
-  void soa() { addType(out_.authority, zone_.apex(), zone_.origin(), dns::rrtype::SOA); }
+  // The SOA of a negative answer, with its signature under DO.
+  void soa() {
+    const RRset* set = zone_.rrset(zone_.apex(), dns::rrtype::SOA);
+    if (set == nullptr) return;
+    const Name rdata = zone_.firstRdata(*set);
+    const uint32_t minimum = rdata.size() >= 4 ? dns::get32(rdata.data() + rdata.size() - 4) : 0;
+    Part part{zone_.origin(), set};
+    part.maxTtl = minimum;
+    out_.authority.add(part);
+    if (dnssec_) {
+      if (const RRset* sigs = zone_.signatures(zone_.apex(), dns::rrtype::SOA)) {
+        Part sig{zone_.origin(), sigs};
+        sig.maxTtl = minimum;
+        out_.authority.add(sig);
+      }
+    }
+  }
   template <size_t N>
   void apexNs(Parts<N>& to) { addType(to, zone_.apex(), zone_.origin(), dns::rrtype::NS); }
 

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <span>
 
 #include "plugins/file/zone.hpp"
@@ -31,6 +32,10 @@ struct Part {
   uint16_t type = 0;               // synthesized record: type, TTL and RDATA
   uint32_t ttl = 0;
   std::span<const uint8_t> rdata;
+  // TTLs above this are lowered to it: the SOA of a negative answer and its RRSIG carry the
+  // SOA MINIMUM when that is lower (RFC 2308 §3, as NSD and BIND send them; CoreDNS sends the
+  // SOA's own TTL).
+  uint32_t maxTtl = std::numeric_limits<uint32_t>::max();
 };
 
 template <size_t N>

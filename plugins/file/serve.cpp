@@ -1,5 +1,6 @@
 #include "plugins/file/serve.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "dns/message.hpp"
@@ -18,7 +19,7 @@ void writeParts(dns::MessageWriter& w, const Zone& zone, dns::Section section,
       continue;
     }
     for (const Record& r : zone.records(*p.set)) {
-      w.addRR(section, p.owner, p.set->type, dns::rrclass::IN, r.ttl, zone.rdata(r));
+      w.addRR(section, p.owner, p.set->type, dns::rrclass::IN, std::min(r.ttl, p.maxTtl), zone.rdata(r));
     }
   }
 }

@@ -52,6 +52,7 @@ class Loader {
   std::string error_;
   bool unchanged_ = false;
   size_t outOfZone_ = 0;
+  std::string foreignSoa_;  // the owner of a SOA met outside the origin, for the error
 
  private:
   bool add(ldns_rr* rr, const std::string& name, int line);
@@ -114,7 +115,9 @@ bool Loader::load(const std::string& text, const std::string& name, ldns_rdf* or
 bool Loader::add(ldns_rr* rr, const std::string& name, int line) {
   ldns_rdf* owner = ldns_rr_owner(rr);
   const std::span<const uint8_t> ownerWire(ldns_rdf_data(owner), ldns_rdf_size(owner));
-  if (!dns::isSubdomain(dns::lowercased(ownerWire), origin_)) {
+  if (!dns::isSubdomain(dns::lowercased(ownerWire), origin_) ||
+      (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA && !std::ranges::equal(dns::lowercased(ownerWire), origin_))) {
+    if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA && foreignSoa_.empty()) foreignSoa_ = dns::nameToText(ownerWire);
     ++outOfZone_;  // NSD leaves them out too; CoreDNS would store what it can never serve
     return true;
   }
@@ -209,7 +212,13 @@ ZoneLoad finish(Loader& loader, Zone::Builder& builder, const std::string& name,
     return out;
   }
   out.zone = builder.build();
-  if (!out.zone) out.error = name + ": no SOA record for origin " + origin;
+  if (!out.zone) {
+    out.error = name + ": no SOA record for origin " + origin;
+    if (!loader.foreignSoa_.empty()) {
+      out.error += " (its SOA is " + loader.foreignSoa_ + "'s: name that zone, as in `file " + name +
+                   " " + loader.foreignSoa_ + "`)";
+    }
+  }
   return out;
 }
 
