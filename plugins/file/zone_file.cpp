@@ -1,5 +1,9 @@
 #include "plugins/file/zone_file.hpp"
 
+#include <stdio_ext.h>
+
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -77,6 +81,9 @@ bool Loader::load(const std::string& text, const std::string& name, ldns_rdf* or
     error_ = name + ": cannot read";
     return false;
   }
+  // Only this thread reads it: ldns calls getc per character, and the stream's lock was a
+  // tenth of a million-record load.
+  __fsetlocking(fp.get(), FSETLOCKING_BYCALLER);
   dns::LdnsRdf current(ldns_rdf_clone(origin));
   ldns_rdf* currentRaw = current.release();
   ldns_rdf* prev = nullptr;
@@ -115,8 +122,14 @@ bool Loader::load(const std::string& text, const std::string& name, ldns_rdf* or
 bool Loader::add(ldns_rr* rr, const std::string& name, int line) {
   ldns_rdf* owner = ldns_rr_owner(rr);
   const std::span<const uint8_t> ownerWire(ldns_rdf_data(owner), ldns_rdf_size(owner));
-  if (!dns::isSubdomain(dns::lowercased(ownerWire), origin_) ||
-      (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA && !std::ranges::equal(dns::lowercased(ownerWire), origin_))) {
+  if (ownerWire.size() > dns::kMaxNameLen) return true;  // ldns never makes one; nothing to serve
+  // Lowercased once, on the stack: a million-record file must not pay an allocation per record.
+  std::array<uint8_t, dns::kMaxNameLen> lowerBuffer;
+  std::copy(ownerWire.begin(), ownerWire.end(), lowerBuffer.begin());
+  const std::span<uint8_t> lower(lowerBuffer.data(), ownerWire.size());
+  dns::lowercaseInPlace(lower);
+  if (!dns::isSubdomain(lower, origin_) ||
+      (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA && !std::ranges::equal(lower, origin_))) {
     if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA && foreignSoa_.empty()) foreignSoa_ = dns::nameToText(ownerWire);
     ++outOfZone_;  // NSD leaves them out too; CoreDNS would store what it can never serve
     return true;
@@ -139,7 +152,7 @@ bool Loader::add(ldns_rr* rr, const std::string& name, int line) {
     return false;
   }
   const std::span<const uint8_t> rdata(ldns_buffer_begin(wire_.get()), ldns_buffer_position(wire_.get()));
-  if (type == LDNS_RR_TYPE_SOA && !soaSeen_ && std::ranges::equal(dns::lowercased(ownerWire), origin_)) {
+  if (type == LDNS_RR_TYPE_SOA && !soaSeen_) {
     soaSeen_ = true;
     // Serial: after MNAME and RNAME.
     size_t off = dns::skipName(rdata, 0);
@@ -149,7 +162,7 @@ bool Loader::add(ldns_rr* rr, const std::string& name, int line) {
       return true;
     }
   }
-  builder_.add(ownerWire, static_cast<uint16_t>(type), ldns_rr_ttl(rr), rdata);
+  builder_.add(lower, static_cast<uint16_t>(type), ldns_rr_ttl(rr), rdata);
   return true;
 }
 
