@@ -74,6 +74,29 @@ constexpr auto kRules = std::to_array<RuleInfo>({
     {"kubernetes/no-probes", S::Info, "Kubernetes without health or ready",
      "A Corefile that serves kubernetes has no health or no ready endpoint, so a Deployment's "
      "liveness or readiness probe has nothing to ask."},
+    {"zone/syntax", S::Error, "Zone file does not load",
+     "A record of a `file` zone that ldns cannot parse, an $INCLUDE that cannot be read, NSEC3 "
+     "records (not supported, as in CoreDNS): the server refuses to start, or keeps the old "
+     "zone on reload. Reported at the zone file's line."},
+    {"zone/no-soa", S::Error, "Zone file without SOA",
+     "The zone file has no SOA record at the zone's origin, often because the directive names no "
+     "zone and the block's zone is not the file's (`. { file db.example.org }`)."},
+    {"zone/cname-and-other-data", S::Error, "CNAME beside other data",
+     "A name with a CNAME and other records (RFC 1034 §3.6.2): the other records are never "
+     "served. named-checkzone refuses the zone."},
+    {"zone/out-of-zone", S::Warning, "Record outside the zone",
+     "A record whose owner is not at or below the zone's origin; it is left out when loading, "
+     "as NSD does."},
+    {"zone/missing-glue", S::Error, "Name server without an address",
+     "An NS record whose target lies inside the zone (or inside the delegation it serves) and "
+     "has no A or AAAA record in the file: nobody can reach that server."},
+    {"zone/below-delegation", S::Warning, "Data hidden below a delegation",
+     "A record below a zone cut that is not glue for it: queries get the referral, never the "
+     "record (occluded data)."},
+    {"leak/private-delegation", S::Warning, "Private zone delegated off the machine",
+     "A `file` zone delegates a name under a private zone to a name server that is not on this "
+     "machine (or whose address the zone does not give): clients following the referral send "
+     "private names to it."},
     {"moat/private-builtin", S::Info, "Moat keeps built-in private zones local",
      "The forward's scope covers zones Moat treats as private with no directive (local., "
      "internal., home.arpa., private reverse zones...). CoreDNS would forward those names; Moat "

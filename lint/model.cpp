@@ -8,6 +8,7 @@
 #include "dns/name.hpp"
 #include "plugins/bind/bind.hpp"
 #include "plugins/cache/config.hpp"
+#include "plugins/file/zone_check.hpp"
 #include "plugins/kubernetes/objects.hpp"
 #include "plugins/plugin.hpp"
 #include "plugins/private/private.hpp"
@@ -144,6 +145,23 @@ void checkObjects(const plugins::kubernetes::KubernetesConfig& cfg, Findings& fi
   findings.add(diag, "config/invalid");
 }
 
+// The zone files of a block's `file` stanzas (those that exist: a missing one is setup's
+// warning or error). True when one of them does not load.
+bool checkZoneFiles(const plugins::SetupContext& ctx, const plugins::PrivateZones& privateZones,
+                    Findings& findings) {
+  auto config = plugins::file::parseFile(ctx);
+  if (!config) return false;
+  bool unloadable = false;
+  for (const plugins::file::ZoneSource& source : config->zones) {
+    if (!std::filesystem::exists(source.path)) continue;
+    for (const auto& f : plugins::file::checkZone(source, &privateZones)) {
+      unloadable = unloadable || f.rule == "zone/syntax" || f.rule == "zone/no-soa";
+      findings.add(f.pos, f.rule, f.message);
+    }
+  }
+  return unloadable;
+}
+
 // Every plugin of the block, in execution order, through its own setup function.
 void setUpBlock(Model& model, Block& block, Findings& findings) {
   std::vector<plugins::HttpRoute> routes;
@@ -166,10 +184,13 @@ void setUpBlock(Model& model, Block& block, Findings& findings) {
     std::vector<conf::Diag> warnings;
     ctx.warnings = &warnings;
     const size_t routesBefore = routes.size();
+    // Zone files are checked line by line, where the server would only stop at the first
+    // error; a zone that does not load is reported there instead of at the directive.
+    const bool zoneUnloadable = spec.name == "file" && checkZoneFiles(ctx, *model.privateZones, findings);
     auto handler = spec.setup(ctx);
     for (const conf::Diag& w : warnings) addSetupWarning(w, ctx.stanzas, findings);
     if (!handler) {
-      addSetupError(handler.error(), findings);
+      if (!zoneUnloadable) addSetupError(handler.error(), findings);
       continue;
     }
     ctx.warnings = nullptr;  // the typed parses below would repeat setup's warnings

@@ -54,11 +54,21 @@ class Loader {
   bool load(const std::string& text, const std::string& name, ldns_rdf* origin, int depth);
 
   std::string error_;
+  std::string errorFile_;  // where error_ is, for lint's position
+  int errorLine_ = 0;
   bool unchanged_ = false;
+  const RecordObserver* observer_ = nullptr;
   size_t outOfZone_ = 0;
   std::string foreignSoa_;  // the owner of a SOA met outside the origin, for the error
 
  private:
+  // `line` as ldns counts it: the line after the one it stopped on (0: no line).
+  bool fail(const std::string& file, int line, const std::string& message) {
+    errorFile_ = file;
+    errorLine_ = line > 1 ? line - 1 : line;
+    error_ = file + (errorLine_ > 0 ? ":" + std::to_string(errorLine_) : std::string()) + ": " + message;
+    return false;
+  }
   bool add(ldns_rr* rr, const std::string& name, int line);
   bool include(const std::string& text, long position, const std::string& name, int line,
                ldns_rdf* origin, int depth);
@@ -77,10 +87,7 @@ bool Loader::load(const std::string& text, const std::string& name, ldns_rdf* or
   std::unique_ptr<FILE, FileCloser> fp(
       fmemopen(const_cast<char*>(text.data()), text.size(), "r"));
   if (text.empty()) return true;
-  if (!fp) {
-    error_ = name + ": cannot read";
-    return false;
-  }
+  if (!fp) return fail(name, 0, "cannot read");
   // Only this thread reads it: ldns calls getc per character, and the stream's lock was a
   // tenth of a million-record load.
   __fsetlocking(fp.get(), FSETLOCKING_BYCALLER);
@@ -106,11 +113,8 @@ bool Loader::load(const std::string& text, const std::string& name, ldns_rdf* or
         ok = include(text, std::ftell(fp.get()), name, line, currentRaw, depth);
         break;
       default:
-        // ldns counts the line it stopped after; a record spread over lines with ( ) names
-        // its last line.
-        error_ = name + ":" + std::to_string(line > 1 ? line - 1 : line) + ": " +
-                 ldns_get_errorstr_by_id(s);
-        ok = false;
+        // A record spread over lines with ( ) is named by its last line.
+        ok = fail(name, line, ldns_get_errorstr_by_id(s));
         break;
     }
   }
@@ -128,17 +132,19 @@ bool Loader::add(ldns_rr* rr, const std::string& name, int line) {
   std::copy(ownerWire.begin(), ownerWire.end(), lowerBuffer.begin());
   const std::span<uint8_t> lower(lowerBuffer.data(), ownerWire.size());
   dns::lowercaseInPlace(lower);
-  if (!dns::isSubdomain(lower, origin_) ||
-      (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA && !std::ranges::equal(lower, origin_))) {
-    if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA && foreignSoa_.empty()) foreignSoa_ = dns::nameToText(ownerWire);
+  const ldns_rr_type type = ldns_rr_get_type(rr);
+  const bool outside = !dns::isSubdomain(lower, origin_) ||
+                       (type == LDNS_RR_TYPE_SOA && !std::ranges::equal(lower, origin_));
+  if (observer_ != nullptr) {
+    (*observer_)(SeenRecord{name, line > 1 ? line - 1 : line, lower, static_cast<uint16_t>(type), outside});
+  }
+  if (outside) {
+    if (type == LDNS_RR_TYPE_SOA && foreignSoa_.empty()) foreignSoa_ = dns::nameToText(ownerWire);
     ++outOfZone_;  // NSD leaves them out too; CoreDNS would store what it can never serve
     return true;
   }
-  const ldns_rr_type type = ldns_rr_get_type(rr);
   if (type == LDNS_RR_TYPE_NSEC3 || type == LDNS_RR_TYPE_NSEC3PARAM) {
-    error_ = name + ":" + std::to_string(line > 1 ? line - 1 : line) +
-             ": NSEC3 zones are not supported (as in CoreDNS); sign with NSEC";
-    return false;
+    return fail(name, line, "NSEC3 zones are not supported (as in CoreDNS); sign with NSEC");
   }
   if (followsNames(type)) {
     for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
@@ -148,8 +154,7 @@ bool Loader::add(ldns_rr* rr, const std::string& name, int line) {
   }
   ldns_buffer_clear(wire_.get());
   if (ldns_rr_rdata2buffer_wire(wire_.get(), rr) != LDNS_STATUS_OK) {
-    error_ = name + ":" + std::to_string(line) + ": record does not fit in wire form";
-    return false;
+    return fail(name, line, "record does not fit in wire form");
   }
   const std::span<const uint8_t> rdata(ldns_buffer_begin(wire_.get()), ldns_buffer_position(wire_.get()));
   if (type == LDNS_RR_TYPE_SOA && !soaSeen_) {
@@ -168,32 +173,27 @@ bool Loader::add(ldns_rr* rr, const std::string& name, int line) {
 
 bool Loader::include(const std::string& text, long position, const std::string& name, int line,
                      ldns_rdf* origin, int depth) {
-  const std::string where = name + ":" + std::to_string(line > 1 ? line - 1 : line) + ": ";
   // The $INCLUDE line is the last one read: find it back before the stream position.
   const size_t end = position < 0 ? text.size() : static_cast<size_t>(position);
   const size_t start = text.rfind("$INCLUDE", end);
   if (start == std::string::npos) {
-    error_ = where + "cannot find the $INCLUDE line";
-    return false;
+    return fail(name, line, "cannot find the $INCLUDE line");
   }
   std::istringstream words(text.substr(start + 8, text.find('\n', start) - start - 8));
   std::string file, newOrigin;
   words >> file >> newOrigin;
   if (file.empty()) {
-    error_ = where + "$INCLUDE without a file name";
-    return false;
+    return fail(name, line, "$INCLUDE without a file name");
   }
   if (depth >= kMaxIncludeDepth) {
-    error_ = where + "too deeply nested $INCLUDE";
-    return false;
+    return fail(name, line, "too deeply nested $INCLUDE");
   }
   // Relative to the including file, as miekg/dns reads it.
   std::filesystem::path path(file);
   if (path.is_relative()) path = std::filesystem::path(name).parent_path() / path;
   std::string included;
   if (!readFile(path.string(), included)) {
-    error_ = where + "cannot read $INCLUDE file " + path.string();
-    return false;
+    return fail(name, line, "cannot read $INCLUDE file " + path.string());
   }
   // Its own origin when given; either way the including file's origin is back afterwards
   // (RFC 1035 §5.1).
@@ -201,8 +201,7 @@ bool Loader::include(const std::string& text, long position, const std::string& 
   if (!newOrigin.empty()) {
     originRdf.reset(ldns_dname_new_frm_str(newOrigin.c_str()));
     if (!originRdf) {
-      error_ = where + "bad $INCLUDE origin '" + newOrigin + "'";
-      return false;
+      return fail(name, line, "bad $INCLUDE origin '" + newOrigin + "'");
     }
     if (!ldns_dname_str_absolute(newOrigin.c_str())) {
       dns::LdnsRdf absolute(ldns_dname_cat_clone(originRdf.get(), origin));
@@ -222,6 +221,8 @@ ZoneLoad finish(Loader& loader, Zone::Builder& builder, const std::string& name,
   }
   if (!loader.error_.empty()) {
     out.error = loader.error_;
+    out.errorFile = loader.errorFile_;
+    out.errorLine = loader.errorLine_;
     return out;
   }
   out.zone = builder.build();
@@ -236,13 +237,18 @@ ZoneLoad finish(Loader& loader, Zone::Builder& builder, const std::string& name,
 }
 
 ZoneLoad loadText(const std::string& text, const std::string& name, const std::string& origin,
-                  std::optional<uint32_t> skipIfSerial) {
+                  std::optional<uint32_t> skipIfSerial, const RecordObserver* observer) {
   auto wire = dns::nameFromText(origin);
   dns::LdnsRdf originRdf(ldns_dname_new_frm_str(origin.c_str()));
-  if (!wire || !originRdf) return ZoneLoad{nullptr, false, name + ": bad origin '" + origin + "'", 0};
+  if (!wire || !originRdf) {
+    ZoneLoad out;
+    out.error = name + ": bad origin '" + origin + "'";
+    return out;
+  }
   const dns::WireName lower = dns::lowercased(*wire);
   Zone::Builder builder(lower);
   Loader loader(builder, lower, skipIfSerial);
+  loader.observer_ = observer;
   loader.load(text, name, originRdf.get(), 0);
   return finish(loader, builder, name, origin);
 }
@@ -251,14 +257,19 @@ ZoneLoad loadText(const std::string& text, const std::string& name, const std::s
 
 ZoneLoad loadZoneText(const std::string& text, const std::string& name, const std::string& origin,
                       std::optional<uint32_t> skipIfSerial) {
-  return loadText(text, name, origin, skipIfSerial);
+  return loadText(text, name, origin, skipIfSerial, nullptr);
 }
 
 ZoneLoad loadZoneFile(const std::string& path, const std::string& origin,
-                      std::optional<uint32_t> skipIfSerial) {
+                      std::optional<uint32_t> skipIfSerial, const RecordObserver* observer) {
   std::string text;
-  if (!readFile(path, text)) return ZoneLoad{nullptr, false, path + ": cannot read the zone file", 0};
-  return loadText(text, path, origin, skipIfSerial);
+  if (!readFile(path, text)) {
+    ZoneLoad out;
+    out.error = path + ": cannot read the zone file";
+    out.errorFile = path;
+    return out;
+  }
+  return loadText(text, path, origin, skipIfSerial, observer);
 }
 
 }  // namespace moat::plugins::file

@@ -5,6 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <span>
+#include <string_view>
 #include <optional>
 #include <string>
 
@@ -16,13 +19,26 @@ struct ZoneLoad {
   ZonePtr zone;            // set when the file loaded
   bool unchanged = false;  // the SOA serial equals `skipIfSerial`: nothing was built
   std::string error;       // "db.example.org:12: ..." when neither
+  std::string errorFile;   // the file and line of the error (0: none), for lint
+  int errorLine = 0;
   size_t outOfZone = 0;    // records whose owner is not at or below the origin (left out)
 };
+
+// Each record as it is read, for checks that point at lines (moat lint).
+struct SeenRecord {
+  std::string_view file;             // the zone file or an included one
+  int line = 0;                      // the record's last line
+  std::span<const uint8_t> owner;    // lowercased wire form
+  uint16_t type = 0;
+  bool outsideOrigin = false;        // left out of the zone
+};
+using RecordObserver = std::function<void(const SeenRecord&)>;
 
 // Loads `path` with `origin` (text, "example.org.") as the initial $ORIGIN. With
 // `skipIfSerial`, stops as soon as the SOA shows that serial (CoreDNS's reload test).
 ZoneLoad loadZoneFile(const std::string& path, const std::string& origin,
-                      std::optional<uint32_t> skipIfSerial = std::nullopt);
+                      std::optional<uint32_t> skipIfSerial = std::nullopt,
+                      const RecordObserver* observer = nullptr);
 
 // The same from text in memory (tests and the fuzz target); `name` is used in errors and
 // `$INCLUDE` paths are relative to its directory.
