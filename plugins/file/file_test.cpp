@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "plugins/file/test_support.hpp"
+#include "tests/support/alloc_counter.hpp"
 
 using namespace moat::plugins::file;
 using namespace moat::plugins::file::testing;
@@ -308,4 +309,39 @@ TEST_CASE("a reload publishes a new serial, skips the same serial, and keeps the
   REQUIRE(error.has_value());
   CHECK(error->find(path + ":2: ") == 0);
   CHECK(answer() == std::vector<std::string>{"www.example.org. A 192.0.2.2"});
+}
+
+TEST_CASE("the query path does not allocate, whatever the zone decides") {
+  Fixture f;
+  struct Case {
+    const char* name;
+    uint16_t type;
+    bool dnssec;
+  };
+  const Case cases[] = {
+      {"www.example.org.", rrtype::A, true},          {"www3.example.org.", rrtype::A, false},
+      {"anything.wild.example.org.", rrtype::A, true}, {"nope.example.org.", rrtype::A, true},
+      {"c.example.org.", rrtype::A, false},           {"deep.child.example.org.", rrtype::A, true},
+      {"host.old.example.org.", rrtype::CNAME, false}, {"example.org.", rrtype::NS, true},
+      {"example.org.", rrtype::MX, false},            {"www.example.org.", rrtype::TXT, true},
+      {"example.org.", rrtype::AXFR, false},          {"other.example.net.", rrtype::A, false},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    moat::dns::Query q;
+    moat::testing::QuerySpec spec;
+    spec.name = c.name;
+    spec.type = c.type;
+    if (c.dnssec) {
+      spec.edns = 4096;
+      spec.dnssecOk = true;
+    }
+    moat::testing::loadQuery(q, moat::testing::makeQuery(spec));
+    q.reply.reserve(4096);
+    moat::testing::allocations = 0;
+    moat::testing::counting = true;
+    f.file.onQuery(q);
+    moat::testing::counting = false;
+    CHECK(moat::testing::allocations == 0);
+  }
 }
