@@ -7,6 +7,7 @@
 
 #include "conf/args.hpp"
 #include "plugins/acl/acl.hpp"
+#include "plugins/auto/auto.hpp"
 #include "plugins/bind/bind.hpp"
 #include "plugins/cache/cache.hpp"
 #include "plugins/errors/errors.hpp"
@@ -47,6 +48,8 @@ const auto kPlugins = std::to_array<PluginSpec>({
     {"kubernetes", true, kubernetes::setupKubernetes},
     // Several stanzas per block serve their zones side by side, as in CoreDNS.
     {"file", false, file::setupFile},
+    // After file, as in CoreDNS's plugin.cfg.
+    {"auto", true, auto_zone::setupAuto},
     {"loop", true, loop::setupLoop},
     {"forward", false, forward::setupForward},
     // Answers private names nothing above answered; before whoami, which answers everything.

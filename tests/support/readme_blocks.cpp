@@ -34,16 +34,20 @@ std::vector<ReadmeBlock> readmeBlocks(const std::string& markdown) {
   std::istringstream in(markdown);
   bool inside = false;
   size_t indent = 0;  // of the opening fence: a block inside a list item is indented with it
+  char fenceChar = 0;  // ``` or ~~~ (the plugin READMEs' CoreDNS style); a block ends with its own kind
   size_t number = 0;
   for (std::string line; std::getline(in, line);) {
     ++number;
     const size_t lead = line.find_first_not_of(' ');
-    const bool fence = lead != std::string::npos && line.compare(lead, 3, "```") == 0;
+    const char mark = lead == std::string::npos ? 0 : line[lead];
+    const bool fence = (mark == '`' || mark == '~') && line.compare(lead, 3, std::string(3, mark)) == 0;
     if (!inside && fence) {
       inside = true;
       indent = lead;
-      out.push_back({line.substr(lead + 3), number, {}, {}});
-    } else if (inside && fence) {
+      fenceChar = mark;
+      const size_t lang = line.find_first_not_of(' ', lead + 3);
+      out.push_back({lang == std::string::npos ? "" : line.substr(lang), number, {}, {}});
+    } else if (inside && fence && mark == fenceChar) {
       inside = false;
       if (out.back().lang == "sh") readCommands(out.back());
     } else if (inside) {

@@ -21,9 +21,10 @@ struct ReadmeBlock {
   std::vector<ReadmeCommand> commands;  // sh blocks: see readmeBlocks
 };
 
-// Every fenced block. In a ```sh block with "$ " lines, each "$ " line is a command and the lines
-// up to the next are its output; in any other ```sh block each line that is neither blank nor a
-// comment is a command, with no output shown.
+// Every fenced block, ``` or ~~~ (the plugin READMEs' fence); `lang` is the word after it. In a
+// ```sh block with "$ " lines, each "$ " line is a command and the lines up to the next are its
+// output; in any other ```sh block each line that is neither blank nor a comment is a command,
+// with no output shown.
 std::vector<ReadmeBlock> readmeBlocks(const std::string& markdown);
 
 }  // namespace moat::testing
