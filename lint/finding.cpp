@@ -50,7 +50,7 @@ constexpr auto kRules = std::to_array<RuleInfo>({
      "A forward whose FROM lies outside every zone of its block, or which an earlier forward of "
      "the block takes all names from."},
     {"plugin/unreachable", S::Warning, "Plugin never sees a query",
-     "hosts or kubernetes without fallthrough answer every name of the block, so the plugins "
+     "hosts, kubernetes or file without fallthrough answer every name of the block, so the plugins "
      "that run after them never see a query."},
     {"order/written", S::Warning, "Written order differs from execution order",
      "Plugins run in a fixed order (CoreDNS's plugin.cfg), not the Corefile's; the block is "

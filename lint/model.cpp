@@ -202,6 +202,8 @@ void setUpBlock(Model& model, Block& block, Findings& findings) {
         checkObjects(*cfg, findings);
         block.kubernetes = std::move(*cfg);
       }
+    } else if (spec.name == "file") {
+      if (auto cfg = plugins::file::parseFile(ctx)) block.file = std::move(*cfg);
     } else if (spec.name == "cache") {
       if (auto cfg = plugins::cache::parseCache(ctx)) block.cache = std::move(*cfg);
     } else if (spec.name == "view") {

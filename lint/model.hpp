@@ -17,6 +17,7 @@
 #include "plugins/acl/config.hpp"
 #include "plugins/cache/config.hpp"
 #include "plugins/egress.hpp"
+#include "plugins/file/config.hpp"
 #include "plugins/forward/config.hpp"
 #include "plugins/hosts/config.hpp"
 #include "plugins/kubernetes/config.hpp"
@@ -42,6 +43,7 @@ struct Block {
   std::optional<plugins::hosts::HostsConfig> hosts;
   std::optional<plugins::kubernetes::KubernetesConfig> kubernetes;
   std::optional<plugins::cache::CacheConfig> cache;
+  std::optional<plugins::file::FileConfig> file;
   std::vector<plugins::forward::Stanza> forwards;            // Corefile order
   std::vector<const conf::Directive*> forwardDirectives;     // the same order
   std::vector<HttpEndpoint> http;

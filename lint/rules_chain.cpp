@@ -11,8 +11,9 @@ namespace moat::lint {
 namespace {
 
 // Plugins with a place in the query path (DESIGN.md §3); the others configure the server.
-constexpr std::string_view kQueryPath[] = {"errors", "log",  "cache",   "hosts",
-                                           "kubernetes", "loop", "forward", "whoami"};
+constexpr std::string_view kQueryPath[] = {"errors", "log",  "cache",     "transfer", "hosts",
+                                           "kubernetes", "file", "auto", "secondary", "loop",
+                                           "forward",    "whoami"};
 
 bool onQueryPath(std::string_view name) {
   return std::find(std::begin(kQueryPath), std::end(kQueryPath), name) != std::end(kQueryPath);
@@ -30,8 +31,8 @@ std::string at(const conf::Directive& d) {
   return std::to_string(d.name.pos.line) + ":" + std::to_string(d.name.pos.col);
 }
 
-// hosts or kubernetes without fallthrough whose zones hold every zone of the block answer every
-// query (a miss is NXDOMAIN, or SERVFAIL for hosts), so whatever runs after them is dead.
+// hosts, kubernetes or file without fallthrough whose zones hold every zone of the block answer
+// every query (a miss is NXDOMAIN, or SERVFAIL for hosts), so whatever runs after them is dead.
 void deadAfter(const Block& block, std::string_view plugin, const std::vector<std::string>& zones,
                const plugins::Fall& fall, Findings& findings) {
   if (fall.enabled() || block.zones.empty()) return;
@@ -56,6 +57,11 @@ void unreachablePlugins(const Block& block, Findings& findings) {
   if (block.hosts) deadAfter(block, "hosts", block.hosts->zones, block.hosts->fall, findings);
   if (block.kubernetes) {
     deadAfter(block, "kubernetes", block.kubernetes->zones, block.kubernetes->fall, findings);
+  }
+  if (block.file) {
+    std::vector<std::string> zones;
+    for (const auto& source : block.file->zones) zones.push_back(source.origin);
+    deadAfter(block, "file", zones, block.file->fall, findings);
   }
 }
 

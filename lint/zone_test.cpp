@@ -76,3 +76,21 @@ TEST_CASE("leak/private-delegation: a private zone's name delegated to a server 
 
 }  // namespace
 }  // namespace moat::lint::testing
+
+namespace moat::lint::testing {
+namespace {
+
+TEST_CASE("plugin/unreachable: a file zone without fallthrough covering the block hides forward") {
+  TempDir dir;
+  dir.write("db", std::string(kSoa) + "  IN NS ns1\nns1 IN A 192.0.2.1\n");
+  auto findings = lintText(dir, "example.org {\n    file @DIR@/db\n    forward . 192.0.2.53\n}\n");
+  CAPTURE(describe(findings));
+  auto dead = withRule(findings, "plugin/unreachable");
+  REQUIRE(dead.size() == 1);
+  CHECK(dead[0].pos.line == 3);
+  auto fine = lintText(dir, "example.org {\n    file @DIR@/db {\n        fallthrough\n    }\n    forward . 192.0.2.53\n}\n");
+  CHECK_FALSE(hasRule(fine, "plugin/unreachable"));
+}
+
+}  // namespace
+}  // namespace moat::lint::testing
