@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -24,7 +25,12 @@ namespace {
 
 constexpr uint16_t kAxfr = 252, kIxfr = 251;
 
-std::string zoneText(uint32_t serial) {
+// The zone, with `hosts` more A records (host0..) to make a transfer take several messages.
+std::string zoneText(uint32_t serial, int hosts = 0) {
+  std::string extra;
+  for (int i = 0; i < hosts; ++i) {
+    extra += "host" + std::to_string(i) + " IN A 198.51.100." + std::to_string(i % 256) + "\n";
+  }
   return "$ORIGIN example.org.\n"
          "$TTL 3600\n"
          "@ IN SOA ns1.example.org. hostmaster.example.org. " + std::to_string(serial) +
@@ -42,7 +48,7 @@ std::string zoneText(uint32_t serial) {
          "web IN RRSIG A 13 3 3600 20300101000000 20200101000000 12345 example.org. "
          "dGhpcyBpcyBub3QgYSByZWFsIHNpZ25hdHVyZSwganVzdCBieXRlcw==\n"
          "_sip._tcp IN SRV 10 60 5060 sip.example.org.\n"
-         "deep.sub IN A 192.0.2.99\n";
+         "deep.sub IN A 192.0.2.99\n" + extra;
 }
 
 // One record per line, whitespace collapsed, as "owner ttl class type rdata".
@@ -66,9 +72,9 @@ std::vector<std::string> kdigRecords(const std::string& output) {
 
 // What every record of zoneText(serial) looks like in kdig's presentation (expanded names,
 // explicit TTLs), in no particular order; the SOA once.
-std::multiset<std::string> expectedRecords(uint32_t serial) {
+std::multiset<std::string> expectedRecords(uint32_t serial, int hosts = 0) {
   const std::string s = std::to_string(serial);
-  return {
+  std::multiset<std::string> out = {
       "example.org. 3600 IN SOA ns1.example.org. hostmaster.example.org. " + s + " 7200 3600 1209600 300",
       "example.org. 3600 IN NS ns1.example.org.",
       "example.org. 3600 IN NS ns2.example.org.",
@@ -85,6 +91,10 @@ std::multiset<std::string> expectedRecords(uint32_t serial) {
       "_sip._tcp.example.org. 3600 IN SRV 10 60 5060 sip.example.org.",
       "deep.sub.example.org. 3600 IN A 192.0.2.99",
   };
+  for (int i = 0; i < hosts; ++i) {
+    out.insert("host" + std::to_string(i) + ".example.org. 3600 IN A 198.51.100." + std::to_string(i % 256));
+  }
+  return out;
 }
 
 // A UDP socket on 127.0.0.1 playing the secondary that NOTIFYs go to.
@@ -142,8 +152,8 @@ class NotifyListener {
 };
 
 // Writes the zone file whole (a rename), so a reload never reads half of it.
-void writeZone(const TempDir& dir, uint32_t serial) {
-  const std::string tmp = dir.write("db.example.org.tmp", zoneText(serial));
+void writeZone(const TempDir& dir, uint32_t serial, int hosts = 0) {
+  const std::string tmp = dir.write("db.example.org.tmp", zoneText(serial, hosts));
   std::filesystem::rename(tmp, dir.path() + "/db.example.org");
 }
 
@@ -170,20 +180,27 @@ std::string kdig(uint16_t port, const std::vector<std::string>& args) {
 
 TEST_CASE("transfer: kdig AXFR over TCP gets every record of the zone file, SOA first and last") {
   REQUIRE_MESSAGE(std::filesystem::exists("/usr/bin/kdig"), "kdig (knot-dnsutils) is needed");
+  // 3000 more records: about 100 KB, so the transfer takes several 16 KiB messages.
+  constexpr int kHosts = 3000;
   TempDir dir;
-  writeZone(dir, 2024010101);
+  writeZone(dir, 2024010101, kHosts);
   NotifyListener secondary;
   ServerProcess server(dir, corefile(secondary.port()));
   REQUIRE(server.running());
 
   const std::string out = kdig(server.port(), {"+tcp", "example.org", "AXFR"});
   const auto records = kdigRecords(out);
-  INFO(out);
-  REQUIRE(records.size() == expectedRecords(2024010101).size() + 1);
+  INFO(out.substr(0, 2000));
+  REQUIRE(records.size() == expectedRecords(2024010101, kHosts).size() + 1);
   CHECK(records.front().find(" IN SOA ") != std::string::npos);
   CHECK(records.back() == records.front());
   std::multiset<std::string> got(records.begin() + 1, records.end());
-  CHECK(got == expectedRecords(2024010101));
+  CHECK(got == expectedRecords(2024010101, kHosts));
+  // kdig's summary counts the messages it read.
+  std::smatch m;
+  REQUIRE(std::regex_search(out, m, std::regex(R"(Received \d+ B \((\d+) messages?, (\d+) records?\))")));
+  CHECK(std::stoi(m[1].str()) > 5);
+  CHECK(std::stoul(m[2].str()) == records.size());
 
   // IXFR with the current serial: the SOA alone (kdig's ixfr=SERIAL puts it in authority).
   const auto ixfr = kdigRecords(kdig(server.port(), {"+tcp", "example.org", "IXFR=2024010101"}));
