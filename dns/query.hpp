@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -46,6 +47,15 @@ class ReplySink {
   virtual void sendReply(Query& q) = 0;
   // The query ends without a reply (Drop); the sink releases it.
   virtual void dropQuery(Query& q) = 0;
+  // Sends `message` (complete, its own ID and header) to q's client ahead of q's reply, for an
+  // answer that takes several messages (a zone transfer over TCP); sendReply later sends the
+  // last one. False when this sink cannot (a datagram sink, a subquery) or the client is gone;
+  // the query stays the caller's either way.
+  virtual bool sendAhead(Query& q, std::span<const uint8_t> message) {
+    (void)q;
+    (void)message;
+    return false;
+  }
 };
 
 // What the server hands each well-formed query to, and what a pending handler resumes through.

@@ -24,6 +24,7 @@
 #include "plugins/prometheus/prometheus.hpp"
 #include "plugins/ready/ready.hpp"
 #include "plugins/reload/reload.hpp"
+#include "plugins/transfer/transfer.hpp"
 #include "plugins/view/view.hpp"
 #include "plugins/whoami/whoami.hpp"
 
@@ -44,6 +45,9 @@ const auto kPlugins = std::to_array<PluginSpec>({
     // had cached. Several stanzas per block are its rules, in order.
     {"acl", false, acl::setupAcl},
     {"cache", true, cache::setupCache},
+    // Answers AXFR/IXFR before the plugins serving the zones see them (they refuse transfers);
+    // several stanzas per block, the longest zone match wins, as in CoreDNS.
+    {"transfer", false, transfer::setupTransfer},
     {"hosts", true, hosts::setupHosts},
     {"kubernetes", true, kubernetes::setupKubernetes},
     // Several stanzas per block serve their zones side by side, as in CoreDNS.

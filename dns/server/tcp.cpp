@@ -172,6 +172,19 @@ void TcpConnection::sendReply(Query& q) {
   closeWhenDone();
 }
 
+// Queued behind whatever is already waiting, so a transfer's messages leave in order and before
+// its final reply. Nothing bounds the queue here: the caller decides how much it hands over.
+bool TcpConnection::sendAhead(Query& q, std::span<const uint8_t> message) {
+  (void)q;
+  if (closed_ || message.size() < kHeaderSize || message.size() > kMaxMessage) return false;
+  uint8_t prefix[2];
+  put16(prefix, static_cast<uint16_t>(message.size()));
+  pending_.insert(pending_.end(), prefix, prefix + 2);
+  pending_.insert(pending_.end(), message.begin(), message.end());
+  flush();
+  return true;
+}
+
 void TcpConnection::dropQuery(Query& q) {
   auto self = shared_from_this();
   finishQuery(q);

@@ -46,6 +46,7 @@ class TcpConnection final : public ReplySink, public std::enable_shared_from_thi
 
   void sendReply(Query& q) override;
   void dropQuery(Query& q) override;
+  bool sendAhead(Query& q, std::span<const uint8_t> message) override;
 
  private:
   void readLength();

@@ -1,0 +1,250 @@
+// Outgoing zone transfers over the wire: `file` + `transfer` served by the real binary, the zone
+// fetched with kdig (Knot's client) and compared record for record with the zone file, refusals
+// for strangers and UDP, and the NOTIFY a zone change sends to a listed secondary.
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "dns/wire.hpp"
+#include "tests/integration/client_query.hpp"
+#include "tests/support/dns_test_util.hpp"
+#include "tests/support/server_process.hpp"
+
+using namespace moat::testing;
+
+namespace {
+
+constexpr uint16_t kAxfr = 252, kIxfr = 251;
+
+// The zone, with `hosts` more A records (host0..) to make a transfer take several messages.
+std::string zoneText(uint32_t serial, int hosts = 0) {
+  std::string extra;
+  for (int i = 0; i < hosts; ++i) {
+    extra += "host" + std::to_string(i) + " IN A 198.51.100." + std::to_string(i % 256) + "\n";
+  }
+  return "$ORIGIN example.org.\n"
+         "$TTL 3600\n"
+         "@ IN SOA ns1.example.org. hostmaster.example.org. " + std::to_string(serial) +
+         " 7200 3600 1209600 300\n"
+         "@ IN NS ns1.example.org.\n"
+         "@ IN NS ns2.example.org.\n"
+         "@ IN MX 10 mail.example.org.\n"
+         "@ IN TXT \"v=spf1 -all\"\n"
+         "ns1 IN A 192.0.2.1\n"
+         "ns2 IN AAAA 2001:db8::2\n"
+         "mail 300 IN A 192.0.2.25\n"
+         "www IN CNAME web.example.org.\n"
+         "web IN A 192.0.2.80\n"
+         "web IN A 192.0.2.81\n"
+         "web IN RRSIG A 13 3 3600 20300101000000 20200101000000 12345 example.org. "
+         "dGhpcyBpcyBub3QgYSByZWFsIHNpZ25hdHVyZSwganVzdCBieXRlcw==\n"
+         "_sip._tcp IN SRV 10 60 5060 sip.example.org.\n"
+         "deep.sub IN A 192.0.2.99\n" + extra;
+}
+
+// One record per line, whitespace collapsed, as "owner ttl class type rdata".
+std::string normalized(const std::string& line) {
+  std::istringstream in(line);
+  std::string word, out;
+  while (in >> word) out += (out.empty() ? "" : " ") + word;
+  return out;
+}
+
+// The records of kdig's answer, in order (comment lines dropped).
+std::vector<std::string> kdigRecords(const std::string& output) {
+  std::vector<std::string> out;
+  std::istringstream in(output);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == ';') continue;
+    out.push_back(normalized(line));
+  }
+  return out;
+}
+
+// What every record of zoneText(serial) looks like in kdig's presentation (expanded names,
+// explicit TTLs), in no particular order; the SOA once.
+std::multiset<std::string> expectedRecords(uint32_t serial, int hosts = 0) {
+  const std::string s = std::to_string(serial);
+  std::multiset<std::string> out = {
+      "example.org. 3600 IN SOA ns1.example.org. hostmaster.example.org. " + s + " 7200 3600 1209600 300",
+      "example.org. 3600 IN NS ns1.example.org.",
+      "example.org. 3600 IN NS ns2.example.org.",
+      "example.org. 3600 IN MX 10 mail.example.org.",
+      "example.org. 3600 IN TXT \"v=spf1 -all\"",
+      "ns1.example.org. 3600 IN A 192.0.2.1",
+      "ns2.example.org. 3600 IN AAAA 2001:db8::2",
+      "mail.example.org. 300 IN A 192.0.2.25",
+      "www.example.org. 3600 IN CNAME web.example.org.",
+      "web.example.org. 3600 IN A 192.0.2.80",
+      "web.example.org. 3600 IN A 192.0.2.81",
+      "web.example.org. 3600 IN RRSIG A 13 3 3600 20300101000000 20200101000000 12345 example.org. "
+      "dGhpcyBpcyBub3QgYSByZWFsIHNpZ25hdHVyZSwganVzdCBieXRlcw==",
+      "_sip._tcp.example.org. 3600 IN SRV 10 60 5060 sip.example.org.",
+      "deep.sub.example.org. 3600 IN A 192.0.2.99",
+  };
+  for (int i = 0; i < hosts; ++i) {
+    out.insert("host" + std::to_string(i) + ".example.org. 3600 IN A 198.51.100." + std::to_string(i % 256));
+  }
+  return out;
+}
+
+// A UDP socket on 127.0.0.1 playing the secondary that NOTIFYs go to.
+class NotifyListener {
+ public:
+  NotifyListener() {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+    REQUIRE(fd_ >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    port_ = ntohs(a.sin_port);
+  }
+  ~NotifyListener() { ::close(fd_); }
+  uint16_t port() const { return port_; }
+
+  // Waits (bounded) for a NOTIFY whose SOA carries `serial`, answering every NOTIFY it reads
+  // so Moat stops resending them. True when it came.
+  bool awaitSerial(uint32_t serial, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    const std::string needle = "hostmaster.example.org. " + std::to_string(serial) + " ";
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) != 1) return false;
+      std::vector<uint8_t> buf(4096);
+      sockaddr_in from{};
+      socklen_t len = sizeof from;
+      const ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+      if (n < static_cast<ssize_t>(moat::dns::kHeaderSize)) continue;
+      buf.resize(static_cast<size_t>(n));
+      const auto header = moat::dns::Header::read(buf.data());
+      if (header.opcode() != 4) continue;
+      received++;
+      auto reply = buf;
+      reply[2] |= 0x80;  // QR, NOERROR
+      ::sendto(fd_, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
+      const Reply decoded = decode(buf);
+      if (!decoded.ok || decoded.answer.empty()) continue;
+      lastQuestionOk = header.qdcount == 1 && (header.flags & moat::dns::flag::AA) != 0;
+      if (normalized(decoded.answer[0]).find(needle) != std::string::npos) return true;
+    }
+  }
+
+  int received = 0;
+  bool lastQuestionOk = false;
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+// Writes the zone file whole (a rename), so a reload never reads half of it.
+void writeZone(const TempDir& dir, uint32_t serial, int hosts = 0) {
+  const std::string tmp = dir.write("db.example.org.tmp", zoneText(serial, hosts));
+  std::filesystem::rename(tmp, dir.path() + "/db.example.org");
+}
+
+std::string corefile(uint16_t notifyPort) {
+  return "example.org:@PORT@ {\n"
+         "  file db.example.org {\n"
+         "    reload 100ms\n"
+         "  }\n"
+         "  transfer {\n"
+         "    to 127.0.0.1:" + std::to_string(notifyPort) + "\n"
+         "  }\n"
+         "}\n";
+}
+
+std::string kdig(uint16_t port, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"kdig", "-p", std::to_string(port), "@127.0.0.1", "+time=3", "+retry=0"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string out;
+  runCommand(argv, out);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("transfer: kdig AXFR over TCP gets every record of the zone file, SOA first and last") {
+  REQUIRE_MESSAGE(std::filesystem::exists("/usr/bin/kdig"), "kdig (knot-dnsutils) is needed");
+  // 3000 more records: about 100 KB, so the transfer takes several 16 KiB messages.
+  constexpr int kHosts = 3000;
+  TempDir dir;
+  writeZone(dir, 2024010101, kHosts);
+  NotifyListener secondary;
+  ServerProcess server(dir, corefile(secondary.port()));
+  REQUIRE(server.running());
+
+  const std::string out = kdig(server.port(), {"+tcp", "example.org", "AXFR"});
+  const auto records = kdigRecords(out);
+  INFO(out.substr(0, 2000));
+  REQUIRE(records.size() == expectedRecords(2024010101, kHosts).size() + 1);
+  CHECK(records.front().find(" IN SOA ") != std::string::npos);
+  CHECK(records.back() == records.front());
+  std::multiset<std::string> got(records.begin() + 1, records.end());
+  CHECK(got == expectedRecords(2024010101, kHosts));
+  // kdig's summary counts the messages it read.
+  std::smatch m;
+  REQUIRE(std::regex_search(out, m, std::regex(R"(Received \d+ B \((\d+) messages?, (\d+) records?\))")));
+  CHECK(std::stoi(m[1].str()) > 5);
+  CHECK(std::stoul(m[2].str()) == records.size());
+
+  // IXFR with the current serial: the SOA alone (kdig's ixfr=SERIAL puts it in authority).
+  const auto ixfr = kdigRecords(kdig(server.port(), {"+tcp", "example.org", "IXFR=2024010101"}));
+  REQUIRE(ixfr.size() == 1);
+  CHECK(ixfr[0] == records.front());
+}
+
+TEST_CASE("transfer: a client not listed, and any client over UDP, is refused") {
+  TempDir dir;
+  writeZone(dir, 1);
+  NotifyListener secondary;
+  ServerProcess server(dir, corefile(secondary.port()));
+  REQUIRE(server.running());
+
+  // Fields one by one: designated initializers would leave `edns` to -Wextra's complaint.
+  auto query = [](const std::string& from, const std::string& name, uint16_t type, bool tcp) {
+    ClientQuery c;
+    c.from = from;
+    c.name = name;
+    c.type = type;
+    c.tcp = tcp;
+    return c;
+  };
+  CHECK(askFrom(server.port(), query("127.0.0.2", "example.org.", kAxfr, true)) == "REFUSED");
+  CHECK(askFrom(server.port(), query("127.0.0.2", "example.org.", kIxfr, true)) == "REFUSED");
+  CHECK(askFrom(server.port(), query("127.0.0.1", "example.org.", kAxfr, false)) == "REFUSED");
+  // The listed client still gets the zone; other questions are answered as before.
+  CHECK(askFrom(server.port(), query("127.0.0.1", "example.org.", kAxfr, true)) == "NOERROR");
+  const ClientQuery plain = query("127.0.0.1", "web.example.org.", 1, false);
+  CHECK(askFrom(server.port(), plain) == "NOERROR");
+}
+
+TEST_CASE("transfer: NOTIFY at start and after the zone file gets a new serial") {
+  TempDir dir;
+  writeZone(dir, 10);
+  NotifyListener secondary;
+  ServerProcess server(dir, corefile(secondary.port()));
+  REQUIRE(server.running());
+  CHECK(secondary.awaitSerial(10));
+  CHECK(secondary.lastQuestionOk);
+
+  writeZone(dir, 11);
+  CHECK(secondary.awaitSerial(11));
+  const auto records = kdigRecords(kdig(server.port(), {"+tcp", "example.org", "AXFR"}));
+  REQUIRE_FALSE(records.empty());
+  CHECK(records.front().find(" 11 7200 ") != std::string::npos);
+}
