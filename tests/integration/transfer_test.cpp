@@ -248,3 +248,36 @@ TEST_CASE("transfer: NOTIFY at start and after the zone file gets a new serial")
   REQUIRE_FALSE(records.empty());
   CHECK(records.front().find(" 11 7200 ") != std::string::npos);
 }
+
+// The two Corefiles of CoreDNS's file README that transfer, with its 10.240.1.1 secondary moved
+// to a loopback port: `to *` lets anyone transfer, and the listed address is NOTIFYed.
+TEST_CASE("file README: example.org from db.example.org, transfers to anyone, NOTIFY to the secondary") {
+  NotifyListener secondary;
+  TempDir dir;
+  writeZone(dir, 5);
+  ServerProcess server(dir, "example.org:@PORT@ {\n    file db.example.org\n    transfer {\n        to * 127.0.0.1:" +
+                                std::to_string(secondary.port()) + "\n    }\n}\n");
+  CHECK(secondary.awaitSerial(5));
+  const auto records = kdigRecords(kdig(server.port(), {"+tcp", "example.org", "AXFR"}));
+  REQUIRE(records.size() == expectedRecords(5).size() + 1);  // the SOA twice
+  CHECK(records.front() == records.back());
+}
+
+TEST_CASE("file README: one signed file for example.org and example.net in a root block, both transferable") {
+  NotifyListener secondary;
+  TempDir dir;
+  // Relative names only, so the one file reads as either zone.
+  dir.write("example.org.signed", "@ IN SOA ns1 hostmaster 6 7200 3600 1209600 300\n@ IN NS ns1\n"
+                                  "ns1 IN A 192.0.2.1\nwww IN A 192.0.2.80\n");
+  ServerProcess server(dir, ".:@PORT@ {\n    file example.org.signed example.org example.net\n"
+                            "    transfer example.org example.net {\n        to * 127.0.0.1:" +
+                                std::to_string(secondary.port()) + "\n    }\n}\n");
+  CHECK(secondary.awaitSerial(6));
+  for (const char* zone : {"example.org", "example.net"}) {
+    CAPTURE(zone);
+    const auto records = kdigRecords(kdig(server.port(), {"+tcp", zone, "AXFR"}));
+    REQUIRE(records.size() == 5);  // SOA, NS, two A, SOA
+    CHECK(records.front().rfind(std::string(zone) + ". ", 0) == 0);
+    CHECK(records.front() == records.back());
+  }
+}
