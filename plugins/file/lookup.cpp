@@ -78,6 +78,7 @@ class Walk {
   void negative(bool nameError);
   bool closerEmptyNonTerminal(Name wildcardParent) const;
   bool dname(const Node& node, const Labels& labels, size_t keep);
+  void answerFrom(const Node& node, Name owner, bool wildcard);
 
   const Zone& zone_;
   Name qname_;
@@ -269,57 +270,46 @@ void Walk::run() {
   }
 
   if (node != nullptr) {  // the name itself exists
-    if (const RRset* cname = zone_.rrset(*node, dns::rrtype::CNAME); cname != nullptr && qtype_ != dns::rrtype::CNAME) {
-      addType(out_.answer, *node, zone_.name(*node), dns::rrtype::CNAME);
-      ++out_.cnames;
-      chase(zone_.firstRdata(*cname));
-      return;
-    }
-    if (zone_.rrset(*node, qtype_) == nullptr) {
-      out_.outcome = Outcome::NoData;
-      soa();
-      if (dnssec_) addType(out_.authority, *node, zone_.name(*node), kNsec);
-      return;
-    }
-    out_.outcome = Outcome::Answer;
-    addType(out_.answer, *node, zone_.name(*node), qtype_);
-    apexNs(out_.authority);
-    additionalForAnswer();
+    answerFrom(*node, zone_.name(*node), false);
     return;
   }
-
   const Name wildName_(wildName.data(), wildLength);
   if (wildLength > 0 && !closerEmptyNonTerminal(wildName_.subspan(2))) {
     out_.wildcard = wildNode;
-    if (wildNode == nullptr) {
+    if (wildNode == nullptr) {  // the wildcard is an empty non-terminal: NODATA
       out_.outcome = Outcome::NoData;
       soa();
       return;
     }
-    if (const RRset* cname = zone_.rrset(*wildNode, dns::rrtype::CNAME); cname != nullptr && qtype_ != dns::rrtype::CNAME) {
-      addType(out_.answer, *wildNode, qname_, dns::rrtype::CNAME);
-      ++out_.cnames;
-      chase(zone_.firstRdata(*cname));
-      return;
-    }
-    if (zone_.rrset(*wildNode, qtype_) == nullptr) {
-      out_.outcome = Outcome::NoData;
-      soa();
-      if (dnssec_) addType(out_.authority, *wildNode, zone_.name(*wildNode), kNsec);
-      return;
-    }
-    out_.outcome = Outcome::Answer;
-    addType(out_.answer, *wildNode, qname_, qtype_);
-    apexNs(out_.authority);
-    if (dnssec_) {
-      // An NSEC proving no closer name exists under the wildcard.
-      if (const Node* deny = zone_.previous(qname_)) addType(out_.authority, *deny, zone_.name(*deny), kNsec);
-    }
-    additionalForAnswer();
+    answerFrom(*wildNode, qname_, true);
     return;
   }
-
   negative(!zone_.hasDescendant(qname_));
+}
+
+// The records of `node` for the question, owned by `owner` (the asked name for a wildcard):
+// its CNAME to follow, NODATA with the node's NSEC, or the answer.
+void Walk::answerFrom(const Node& node, Name owner, bool wildcard) {
+  if (const RRset* cname = zone_.rrset(node, dns::rrtype::CNAME); cname != nullptr && qtype_ != dns::rrtype::CNAME) {
+    addType(out_.answer, node, owner, dns::rrtype::CNAME);
+    ++out_.cnames;
+    chase(zone_.firstRdata(*cname));
+    return;
+  }
+  if (zone_.rrset(node, qtype_) == nullptr) {
+    out_.outcome = Outcome::NoData;
+    soa();
+    if (dnssec_) addType(out_.authority, node, zone_.name(node), kNsec);
+    return;
+  }
+  out_.outcome = Outcome::Answer;
+  addType(out_.answer, node, owner, qtype_);
+  apexNs(out_.authority);
+  if (wildcard && dnssec_) {
+    // An NSEC proving no closer name exists under the wildcard.
+    if (const Node* deny = zone_.previous(qname_)) addType(out_.authority, *deny, zone_.name(*deny), kNsec);
+  }
+  additionalForAnswer();
 }
 
 // Follows a CNAME to `target`. Inside the zone the target is looked up here, exactly as if it

@@ -3,43 +3,20 @@
 #pragma once
 
 #include <doctest/doctest.h>
-#include <stdlib.h>
 
-#include <filesystem>
-#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include "plugins/file/file.hpp"
 #include "tests/support/dns_test_util.hpp"
 #include "tests/support/plugin_test_util.hpp"
+#include "tests/support/server_process.hpp"
 
 namespace moat::plugins::file::testing {
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    char pattern[] = "/tmp/moat-file-XXXXXX";
-    REQUIRE(::mkdtemp(pattern) != nullptr);
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string write(const std::string& name, const std::string& text) const {
-    const std::string p = path_ + "/" + name;
-    std::ofstream out(p, std::ios::trunc);
-    out << text;
-    REQUIRE(out.good());
-    return p;
-  }
-
- private:
-  std::string path_;
-};
+// A fresh directory under /tmp, removed with everything in it.
+using ScratchDir = moat::testing::TempDir;
 
 // The handler for `corefile` (one block), with relative paths resolved in `dir`.
 struct Server {
