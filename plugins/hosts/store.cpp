@@ -36,36 +36,13 @@ Store::Store(std::string path, std::vector<HostsEntry> inlined, dns::ZoneSet zon
       inline_(std::move(inlined)),
       zones_(std::move(zones)),
       reverse_(reverse),
-      slots_(workers == 0 ? 1 : workers) {
+      published_(workers) {
   // Queries must always find an index, even if the file never becomes readable.
-  publish(Index::build({}, inline_, reverse_));
+  published_.publish(Index::build({}, inline_, reverse_));
   refresh();
 }
 
 Store::~Store() = default;
-
-void Store::publish(IndexPtr next) {
-  std::lock_guard lock(mu_);
-  // Workers still hold the old index in their slots; parking it here means the last of them
-  // to move on never frees a large index on a query thread. sweep() frees it later.
-  if (index_) retired_.push_back(std::move(index_));
-  index_ = std::move(next);
-  generation_.fetch_add(1, std::memory_order_release);
-}
-
-void Store::sweep() {
-  std::vector<IndexPtr> unused;
-  {
-    std::lock_guard lock(mu_);
-    // use_count() == 1: only this list can reach it, so no one can take a new reference.
-    std::erase_if(retired_, [&](IndexPtr& p) {
-      if (p.use_count() != 1) return false;
-      unused.push_back(std::move(p));
-      return true;
-    });
-  }
-  // Freed here, after the lock, so a worker catching up on a generation never waits on it.
-}
 
 std::optional<Store::Loaded> Store::loaded() const {
   std::lock_guard lock(loadedMu_);
@@ -73,25 +50,9 @@ std::optional<Store::Loaded> Store::loaded() const {
   return loaded_;
 }
 
-IndexPtr Store::current() const {
-  std::lock_guard lock(mu_);
-  return index_;
-}
+IndexPtr Store::current() const { return published_.current(); }
 
-const Index& Store::view(unsigned worker, IndexPtr& hold) {
-  if (worker >= slots_.size()) {
-    hold = current();
-    return *hold;
-  }
-  Slot& slot = slots_[worker];
-  if (slot.generation != generation_.load(std::memory_order_acquire)) {
-    IndexPtr previous;  // never the last reference (see publish), so dropping it is cheap
-    std::lock_guard lock(mu_);
-    previous = std::exchange(slot.index, index_);
-    slot.generation = generation_.load(std::memory_order_relaxed);
-  }
-  return *slot.index;
-}
+const Index& Store::view(unsigned worker, IndexPtr& hold) { return *published_.view(worker, hold); }
 
 bool Store::refresh() {
   std::string text;
@@ -122,7 +83,7 @@ bool Store::refresh() {
 
   IndexPtr next = Index::build(parseHostsText(text, zones_), inline_, reverse_);
   const size_t entries = next->entries();
-  publish(std::move(next));
+  published_.publish(std::move(next));
   // The file's text and its parsed entries are gone; hand their pages back (glibc keeps freed
   // memory otherwise, and a big hosts file would hold its peak for good).
   std::string().swap(text);
@@ -144,10 +105,10 @@ void Store::startPolling(std::chrono::nanoseconds interval) {
       {
         std::unique_lock lock(mu_);
         wake_.wait_for(lock, stop, interval, [] { return false; });
-      }  // not held while reading: publish() takes it
+      }  // not held while reading the file
       if (stop.stop_requested()) return;
       refresh();
-      sweep();
+      published_.sweep();
     }
   });
 }

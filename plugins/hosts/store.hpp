@@ -2,11 +2,10 @@
 // read once at start and, when a reload interval is set, polled on a thread of its own so no
 // worker ever waits on the disk.
 //
-// Publishing follows dnsdist's sholder: the writer swaps the index under a mutex and bumps a
-// generation; each worker keeps its own copy and takes the mutex only when the generation moved,
-// i.e. once per reload. A query costs one atomic load and touches no shared reference count.
-// (GCC 12's std::atomic<std::shared_ptr> unlocks its spin bit with a relaxed store after
-// reading, which is a data race on weakly ordered CPUs, and std::atomic_load takes a lock.)
+// Publishing is plugins/published.hpp's (dnsdist's sholder): a query costs one atomic load and
+// touches no shared reference count. (GCC 12's std::atomic<std::shared_ptr> unlocks its spin
+// bit with a relaxed store after reading, which is a data race on weakly ordered CPUs, and
+// std::atomic_load takes a lock.)
 #pragma once
 
 #include <sys/types.h>
@@ -26,6 +25,7 @@
 #include "dns/zone_set.hpp"
 #include "plugins/hosts/hosts_file.hpp"
 #include "plugins/hosts/index.hpp"
+#include "plugins/published.hpp"
 
 namespace moat::plugins::hosts {
 
@@ -81,19 +81,8 @@ class Store {
   Stamp last_;
   bool failureLogged_ = true;  // start quiet: setup reports a missing file itself
 
-  struct alignas(64) Slot {  // one cache line per worker: no false sharing between them
-    uint64_t generation = 0;
-    IndexPtr index;
-  };
-
-  void publish(IndexPtr next);
-  void sweep();  // frees retired indexes no worker uses any more
-
-  mutable std::mutex mu_;  // guards index_ and retired_; also what the poller sleeps on
-  IndexPtr index_;
-  std::vector<IndexPtr> retired_;
-  std::atomic<uint64_t> generation_{0};
-  std::vector<Slot> slots_;
+  Published<Index> published_;
+  mutable std::mutex mu_;  // what the poller sleeps on
   // Written by refresh(), read by scrapes; a lock of its own so a scrape never holds up a
   // worker catching up on a new index.
   mutable std::mutex loadedMu_;
