@@ -51,6 +51,11 @@ constexpr uint16_t QR = 0x8000, AA = 0x0400, TC = 0x0200, RD = 0x0100, RA = 0x00
 constexpr uint16_t OpcodeMask = 0x7800, RcodeMask = 0x000F;
 }  // namespace flag
 
+// Header opcodes Moat handles (RFC 1035 QUERY, RFC 1996 NOTIFY); the rest are NOTIMP.
+namespace opcode {
+constexpr uint8_t Query = 0, Notify = 4;
+}  // namespace opcode
+
 struct Header {
   uint16_t id = 0, flags = 0, qdcount = 0, ancount = 0, nscount = 0, arcount = 0;
 

@@ -95,7 +95,9 @@ const Chain* ListenerRoutes::route(const dns::Query& q,
 }
 
 void ChainRunner::run(dns::Query& q, const Chain& chain, size_t from) {
+  const bool notify = q.view.header.opcode() == dns::opcode::Notify;
   for (size_t i = from; i < chain.handlers.size(); ++i) {
+    if (notify && !chain.notify[i]) continue;  // a NOTIFY is not a query: only its takers see it
     const Verdict verdict = chain.handlers[i]->onQuery(q);
     if (q.trace != nullptr) q.trace->outcome(chain.handlers[i]->name(), outcomeText(verdict));
     switch (verdict) {
@@ -113,6 +115,13 @@ void ChainRunner::run(dns::Query& q, const Chain& chain, size_t from) {
         return q.sink->dropQuery(q);
     }
   }
+  if (notify) {
+    // Not for a zone this block pulls from a primary: NOTIMP, what Moat answered every NOTIFY
+    // before secondary existed, and what RFC 1996 expects of a server that does not take it.
+    bump(slots_[q.worker].stats.notifyUntaken);
+    dns::writeErrorReply(q.reply, q.requestBytes(), &q.view, dns::RCode::NotImp);
+    return finish(q, chain, chain.handlers.size() - 1);
+  }
   // Off the end of the chain: SERVFAIL, as CoreDNS's "no next plugin found".
   bump(slots_[q.worker].stats.offTheEnd);
   dns::writeErrorReply(q.reply, q.requestBytes(), &q.view, dns::RCode::ServFail);
@@ -125,8 +134,9 @@ void ChainRunner::finish(dns::Query& q, const Chain& chain, size_t last) {
   q.chainReplySize = static_cast<uint16_t>(q.reply.size());
   dns::finalizeReply(q.reply, q.view, q.proto);
   q.finalized = true;
+  const bool notify = q.view.header.opcode() == dns::opcode::Notify;
   for (size_t j = last + 1; j-- > 0;) {
-    if (chain.observes[j]) chain.handlers[j]->onReply(q);
+    if (chain.observes[j] && (!notify || chain.notify[j])) chain.handlers[j]->onReply(q);
   }
   q.sink->sendReply(q);
 }
@@ -154,6 +164,12 @@ uint64_t ChainRunner::refusedNoZone() const {
 uint64_t ChainRunner::offTheEnd() const {
   uint64_t n = 0;
   for (const auto& s : slots_) n += s.stats.offTheEnd.load(std::memory_order_relaxed);
+  return n;
+}
+
+uint64_t ChainRunner::notifyUntaken() const {
+  uint64_t n = 0;
+  for (const auto& s : slots_) n += s.stats.notifyUntaken.load(std::memory_order_relaxed);
   return n;
 }
 

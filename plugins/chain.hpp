@@ -29,6 +29,7 @@ class BlockFilter {
 struct Chain {
   std::vector<HandlerPtr> handlers;
   std::vector<bool> observes;  // handlers[i]->observesReplies(), cached
+  std::vector<bool> notify;    // handlers[i]->takesNotify(), cached
   std::string zone;            // the block zone this chain was reached by (for logs and metrics)
   std::shared_ptr<const BlockFilter> filter;  // null: the block takes every query of its zones
   // The plugin a query that runs off the end is blamed on ("plugin/loop: no next plugin
@@ -40,6 +41,7 @@ struct Chain {
   // `written`: the block has a directive for this plugin.
   void add(HandlerPtr handler, bool written = true) {
     observes.push_back(handler->observesReplies());
+    notify.push_back(handler->takesNotify());
     if (written) lastWritten = handler->name();
     handlers.push_back(std::move(handler));
   }
@@ -70,6 +72,7 @@ struct RouteTable {
 struct RunnerStats {
   std::atomic<uint64_t> refusedNoZone{0};  // no block serves the name: REFUSED (CoreDNS zone "dropped")
   std::atomic<uint64_t> offTheEnd{0};      // the chain ran out: SERVFAIL
+  std::atomic<uint64_t> notifyUntaken{0};  // a NOTIFY no handler took: NOTIMP
 };
 
 class ChainRunner final : public Runner {
@@ -84,6 +87,7 @@ class ChainRunner final : public Runner {
 
   uint64_t refusedNoZone() const;
   uint64_t offTheEnd() const;
+  uint64_t notifyUntaken() const;
 
  private:
   static constexpr uint8_t kMaxDepth = 4;       // ExternalName -> ExternalName -> ... bounded

@@ -232,3 +232,57 @@ TEST_CASE("observers see the reply as the client gets it, and the size the chain
   REQUIRE(sink.sent.size() == 1);
   CHECK(sink.sent[0].size() == observer->finalSize);
 }
+
+// A handler that takes NOTIFY (as secondary does): answers it NOERROR, counts what it saw.
+struct NotifyTaker final : Handler {
+  int seen = 0;
+  Verdict onQuery(dns::Query& q) override {
+    ++seen;
+    dns::MessageWriter w(q.reply);
+    w.startReply(q.requestBytes(), q.view, dns::RCode::NoError, true);
+    return Verdict::Answered;
+  }
+  bool takesNotify() const override { return true; }
+  std::string_view name() const override { return "taker"; }
+};
+
+TEST_CASE("a NOTIFY enters only the handlers that take it; untaken it is NOTIMP, not a query") {
+  Fixture f;
+  auto notifyPacket = makeQuery({.name = "b.", .type = 6, .rd = false});
+  notifyPacket[2] = static_cast<uint8_t>((notifyPacket[2] & 0x87) | dns::opcode::Notify << 3);
+
+  SUBCASE("nothing takes it: the answering handler never sees it, NOTIMP, counted") {
+    dns::Query q;
+    loadQuery(q, notifyPacket);
+    q.sink = &f.sink;
+    q.dispatcher = &f.runner;
+    f.runner.dispatch(q);
+    REQUIRE(f.sink.sent.size() == 1);
+    auto r = decode(f.sink.sent[0]);
+    CHECK(r.rcode == 4);
+    CHECK(r.answer.empty());
+    CHECK(f.answer->seen == 0);
+    CHECK(f.runner.notifyUntaken() == 1);
+    CHECK(f.runner.offTheEnd() == 0);
+  }
+  SUBCASE("a taker after a query handler gets it, the query handler is skipped") {
+    auto taker = std::make_shared<NotifyTaker>();
+    auto table = std::make_shared<RouteTable>();
+    table->listeners.emplace_back();
+    auto chain = std::make_shared<Chain>();
+    chain->add(f.answer);
+    chain->add(taker);
+    table->listeners[0].add(".", chain);
+    f.runner.publish(table);
+    dns::Query q;
+    loadQuery(q, notifyPacket);
+    q.sink = &f.sink;
+    q.dispatcher = &f.runner;
+    f.runner.dispatch(q);
+    REQUIRE(f.sink.sent.size() == 1);
+    CHECK(decode(f.sink.sent[0]).rcode == 0);
+    CHECK(taker->seen == 1);
+    CHECK(f.answer->seen == 0);
+    CHECK(f.runner.notifyUntaken() == 0);
+  }
+}

@@ -29,6 +29,10 @@ class Handler {
   virtual void onReply(dns::Query& q) { (void)q; }
   // Whether onReply does anything; the runner skips the others.
   virtual bool observesReplies() const { return false; }
+  // Whether this handler is entered by a NOTIFY (opcode 4). Only a plugin that serves a zone
+  // transferred in (secondary) says yes; for every other handler a NOTIFY is not a query, and
+  // the runner skips it (a NOTIFY nothing took is NOTIMP, as for a server without NOTIFY).
+  virtual bool takesNotify() const { return false; }
   virtual std::string_view name() const = 0;
 };
 

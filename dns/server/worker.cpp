@@ -55,7 +55,10 @@ void Worker::accept(Query& q, Dispatcher& dispatcher, bool cut) {
     case ParseStatus::Ok:
       break;
   }
-  if (q.view.header.opcode() != 0) {
+  // QUERY and NOTIFY reach the chain (NOTIFY only for the handlers that take it: secondary);
+  // every other opcode is NOTIMP here.
+  const uint8_t opcode = q.view.header.opcode();
+  if (opcode != opcode::Query && opcode != opcode::Notify) {
     bump(stats_.notImplemented);
     writeErrorReply(q.reply, q.requestBytes(), &q.view, RCode::NotImp);
     q.sink->sendReply(q);
