@@ -255,6 +255,8 @@ ZoneLoad loadText(const std::string& text, const std::string& name, const std::s
 
 }  // namespace
 
+bool rdataNamesLowercased(uint16_t type) { return followsNames(static_cast<ldns_rr_type>(type)); }
+
 ZoneLoad loadZoneText(const std::string& text, const std::string& name, const std::string& origin,
                       std::optional<uint32_t> skipIfSerial) {
   return loadText(text, name, origin, skipIfSerial, nullptr);

@@ -45,4 +45,9 @@ ZoneLoad loadZoneFile(const std::string& path, const std::string& origin,
 ZoneLoad loadZoneText(const std::string& text, const std::string& name, const std::string& origin,
                       std::optional<uint32_t> skipIfSerial = std::nullopt);
 
+// Whether records of `type` get their RDATA names lowercased when stored (NS, CNAME, DNAME, MX,
+// SRV, SOA): the lookup follows those names by comparing bytes, so every loader (a zone file,
+// a transfer in) stores them so.
+bool rdataNamesLowercased(uint16_t type);
+
 }  // namespace moat::plugins::file
