@@ -24,6 +24,7 @@
 #include "plugins/prometheus/prometheus.hpp"
 #include "plugins/ready/ready.hpp"
 #include "plugins/reload/reload.hpp"
+#include "plugins/secondary/secondary.hpp"
 #include "plugins/transfer/transfer.hpp"
 #include "plugins/view/view.hpp"
 #include "plugins/whoami/whoami.hpp"
@@ -54,6 +55,8 @@ const auto kPlugins = std::to_array<PluginSpec>({
     {"file", false, file::setupFile},
     // After file, as in CoreDNS's plugin.cfg.
     {"auto", true, auto_zone::setupAuto},
+    // After auto, as in plugin.cfg; several stanzas per block pull their zones side by side.
+    {"secondary", false, secondary::setupSecondary},
     {"loop", true, loop::setupLoop},
     {"forward", false, forward::setupForward},
     // Answers private names nothing above answered; before whoami, which answers everything.
