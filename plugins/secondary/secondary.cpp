@@ -145,6 +145,7 @@ void Secondary::run(std::stop_token stop) {
         next = std::min(next, zone->lastSuccess + soaTimers(*have).expire);
       }
     }
+    if (next == Clock::time_point::max()) next = Clock::now() + std::chrono::hours(1);  // no zone: idle
     std::unique_lock lock(mu_);
     wake_.wait_until(lock, stop, next, [this] { return poked_; });
     poked_ = false;
