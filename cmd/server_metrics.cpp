@@ -12,7 +12,7 @@ void ServerMetrics::collect(std::vector<plugins::MetricSample>& out) const {
   out.push_back({"moat_malformed_packets_total", malformed, false, {{"action", "dropped"}}, n(t.malformedDropped)});
   out.push_back({"moat_malformed_packets_total", malformed, false, {{"action", "formerr"}}, n(t.malformedFormErr)});
   const char* rejected = "Queries the server answered itself before any plugin: NOTIMP for an opcode "
-                         "other than QUERY, BADVERS for an EDNS version other than 0.";
+                         "other than QUERY and NOTIFY, BADVERS for an EDNS version other than 0.";
   out.push_back({"moat_queries_rejected_total", rejected, false, {{"rcode", "BADVERS"}}, n(t.badVersion)});
   out.push_back({"moat_queries_rejected_total", rejected, false, {{"rcode", "NOTIMP"}}, n(t.notImplemented)});
   out.push_back({"moat_refused_no_zone_total",

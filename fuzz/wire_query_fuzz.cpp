@@ -110,7 +110,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (q.proto == dns::Proto::Udp) FUZZ_CHECK(reply.size() <= view.udpLimit());
       // QUERY with EDNS: the OPT is echoed (or carries BADVERS).
       if (view.edns.present && view.header.opcode() == 0) FUZZ_CHECK(dns::hasOpt(reply));
-      FUZZ_CHECK(chain.reached == (view.header.opcode() == 0 &&
+      // QUERY and NOTIFY reach the chain (NOTIFY for secondary); other opcodes are NOTIMP here.
+      FUZZ_CHECK(chain.reached == ((view.header.opcode() == dns::opcode::Query ||
+                                    view.header.opcode() == dns::opcode::Notify) &&
                                    (!view.edns.present || view.edns.version == 0)));
     }
   }

@@ -45,7 +45,11 @@ const std::shared_ptr<const RouteTable>& ChainRunner::current(unsigned worker) {
 }
 
 void ChainRunner::refuse(dns::Query& q) {
-  dns::writeErrorReply(q.reply, q.requestBytes(), &q.view, dns::RCode::Refused);
+  // A NOTIFY for a zone no block serves is NOTIMP like one no handler took: this server takes
+  // NOTIFY only where a secondary zone is.
+  const bool notify = q.view.header.opcode() == dns::opcode::Notify;
+  if (notify) bump(slots_[q.worker].stats.notifyUntaken);
+  dns::writeErrorReply(q.reply, q.requestBytes(), &q.view, notify ? dns::RCode::NotImp : dns::RCode::Refused);
   q.sink->sendReply(q);
 }
 
@@ -56,7 +60,7 @@ void ChainRunner::dispatch(dns::Query& q) {
   if (q.view.question.qclass != dns::rrclass::IN && !routes.acceptsAnyClass) return refuse(q);
   const Chain* chain = routes.route(q);
   if (chain == nullptr) {
-    bump(slots_[q.worker].stats.refusedNoZone);
+    if (q.view.header.opcode() != dns::opcode::Notify) bump(slots_[q.worker].stats.refusedNoZone);
     return refuse(q);
   }
   q.route = chain;

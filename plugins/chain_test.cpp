@@ -265,6 +265,19 @@ TEST_CASE("a NOTIFY enters only the handlers that take it; untaken it is NOTIMP,
     CHECK(f.runner.notifyUntaken() == 1);
     CHECK(f.runner.offTheEnd() == 0);
   }
+  SUBCASE("for a zone no block serves: NOTIMP too, not REFUSED") {
+    auto stray = makeQuery({.name = "c.", .type = 6, .rd = false});
+    stray[2] = static_cast<uint8_t>((stray[2] & 0x87) | dns::opcode::Notify << 3);
+    dns::Query q;
+    loadQuery(q, stray);
+    q.sink = &f.sink;
+    q.dispatcher = &f.runner;
+    f.runner.dispatch(q);
+    REQUIRE(f.sink.sent.size() == 1);
+    CHECK(decode(f.sink.sent[0]).rcode == 4);
+    CHECK(f.runner.notifyUntaken() == 1);
+    CHECK(f.runner.refusedNoZone() == 0);
+  }
   SUBCASE("a taker after a query handler gets it, the query handler is skipped") {
     auto taker = std::make_shared<NotifyTaker>();
     auto table = std::make_shared<RouteTable>();

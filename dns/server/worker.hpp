@@ -21,7 +21,7 @@ struct WorkerStats {
   std::atomic<uint64_t> received{0};
   std::atomic<uint64_t> malformedDropped{0};  // unreadable header, or a response: no reply
   std::atomic<uint64_t> malformedFormErr{0};  // header readable, rest not: FORMERR sent
-  std::atomic<uint64_t> notImplemented{0};    // opcode other than QUERY: NOTIMP sent
+  std::atomic<uint64_t> notImplemented{0};    // opcode other than QUERY or NOTIFY: NOTIMP sent
   std::atomic<uint64_t> badVersion{0};        // EDNS version other than 0: BADVERS sent
   std::atomic<uint64_t> poolExhausted{0};     // no free Query: REFUSED sent
   std::atomic<uint64_t> sendFailed{0};
