@@ -11,10 +11,12 @@ void ServerMetrics::collect(std::vector<plugins::MetricSample>& out) const {
       "(header readable, the rest not).";
   out.push_back({"moat_malformed_packets_total", malformed, false, {{"action", "dropped"}}, n(t.malformedDropped)});
   out.push_back({"moat_malformed_packets_total", malformed, false, {{"action", "formerr"}}, n(t.malformedFormErr)});
-  const char* rejected = "Queries the server answered itself before any plugin: NOTIMP for an opcode "
-                         "other than QUERY and NOTIFY, BADVERS for an EDNS version other than 0.";
+  const char* rejected = "Queries the server answered itself, not a plugin: NOTIMP for an opcode other "
+                         "than QUERY and NOTIFY or a NOTIFY no secondary zone took, BADVERS for an EDNS "
+                         "version other than 0.";
   out.push_back({"moat_queries_rejected_total", rejected, false, {{"rcode", "BADVERS"}}, n(t.badVersion)});
-  out.push_back({"moat_queries_rejected_total", rejected, false, {{"rcode", "NOTIMP"}}, n(t.notImplemented)});
+  out.push_back({"moat_queries_rejected_total", rejected, false, {{"rcode", "NOTIMP"}},
+                 n(t.notImplemented + runner_.notifyUntaken())});
   out.push_back({"moat_refused_no_zone_total",
                  "Queries answered REFUSED because no server block serves the name (CoreDNS counts "
                  "them in coredns_dns_requests_total with zone \"dropped\").",
