@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -26,7 +27,7 @@ struct FileCloser {
 
 // Types whose RDATA names are lowercased when loaded, as CoreDNS stores them: the lookup
 // follows these names, and comparing lowercased wire bytes is all it then has to do.
-bool followsNames(ldns_rr_type type) {
+bool followsNames(uint32_t type) {
   switch (type) {
     case LDNS_RR_TYPE_NS: case LDNS_RR_TYPE_CNAME: case LDNS_RR_TYPE_DNAME:
     case LDNS_RR_TYPE_MX: case LDNS_RR_TYPE_SRV: case LDNS_RR_TYPE_SOA:
@@ -132,7 +133,8 @@ bool Loader::add(ldns_rr* rr, const std::string& name, int line) {
   std::copy(ownerWire.begin(), ownerWire.end(), lowerBuffer.begin());
   const std::span<uint8_t> lower(lowerBuffer.data(), ownerWire.size());
   dns::lowercaseInPlace(lower);
-  const ldns_rr_type type = ldns_rr_get_type(rr);
+  const uint32_t type = rrTypeNumber(rr);
+  if (type > 0xFFFF) return fail(name, line, "record type " + std::to_string(type) + " does not fit 16 bits");
   const bool outside = !dns::isSubdomain(lower, origin_) ||
                        (type == LDNS_RR_TYPE_SOA && !std::ranges::equal(lower, origin_));
   if (observer_ != nullptr) {
@@ -255,7 +257,14 @@ ZoneLoad loadText(const std::string& text, const std::string& name, const std::s
 
 }  // namespace
 
-bool rdataNamesLowercased(uint16_t type) { return followsNames(static_cast<ldns_rr_type>(type)); }
+bool rdataNamesLowercased(uint16_t type) { return followsNames(type); }
+
+uint32_t rrTypeNumber(const ldns_rr* rr) {
+  uint32_t value = 0;
+  static_assert(sizeof(rr->_rr_type) == sizeof(value));
+  std::memcpy(&value, &rr->_rr_type, sizeof value);
+  return value;
+}
 
 ZoneLoad loadZoneText(const std::string& text, const std::string& name, const std::string& origin,
                       std::optional<uint32_t> skipIfSerial) {

@@ -13,6 +13,9 @@
 
 #include "plugins/file/zone.hpp"
 
+struct ldns_struct_rr;
+using ldns_rr = ldns_struct_rr;
+
 namespace moat::plugins::file {
 
 struct ZoneLoad {
@@ -49,5 +52,11 @@ ZoneLoad loadZoneText(const std::string& text, const std::string& name, const st
 // SRV, SOA): the lookup follows those names by comparing bytes, so every loader (a zone file,
 // a transfer in) stores them so.
 bool rdataNamesLowercased(uint16_t type);
+
+// A record's type as the number it is. ldns keeps it in an enum field that holds whatever
+// number the text or the wire gave (more than 16 bits from text); reading that field as the
+// enum is undefined behaviour for numbers outside the enumerators' range (UBSan's enum check
+// found it), so its bytes are copied instead.
+uint32_t rrTypeNumber(const ldns_rr* rr);
 
 }  // namespace moat::plugins::file
