@@ -2,7 +2,9 @@
 // it), then the index and the lookup on what loaded. Every owner must be a lowercase name in
 // the zone, found again by an exact lookup, in strictly increasing canonical order; every
 // lookup (each owner, each type that matters, DO on and off, names under each owner) must
-// stay inside the bounds of its result. `$INCLUDE` is skipped: it reads other files.
+// stay inside the bounds of its result. The same text cut in two (as a large file is, for two
+// threads) must load alike. `$INCLUDE` is skipped: it reads other files.
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <string>
@@ -40,12 +42,41 @@ void ask(const file::Zone& zone, std::span<const uint8_t> name, uint16_t type, b
   }
 }
 
+bool sameZone(const file::Zone& a, const file::Zone& b) {
+  if (a.serial() != b.serial() || a.nodes().size() != b.nodes().size() || a.recordCount() != b.recordCount()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.nodes().size(); ++i) {
+    const file::Node& na = a.nodes()[i];
+    const file::Node& nb = b.nodes()[i];
+    if (!std::ranges::equal(a.name(na), b.name(nb)) || na.setCount != nb.setCount) return false;
+    for (size_t s = 0; s < na.setCount; ++s) {
+      const file::RRset& sa = a.sets(na)[s];
+      const file::RRset& sb = b.sets(nb)[s];
+      if (sa.type != sb.type || sa.covered != sb.covered || sa.count != sb.count) return false;
+      for (size_t r = 0; r < sa.count; ++r) {
+        const file::Record& ra = a.records(sa)[r];
+        const file::Record& rb = b.records(sb)[r];
+        if (ra.ttl != rb.ttl || !std::ranges::equal(a.rdata(ra), b.rdata(rb))) return false;
+      }
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   if (text.find("$INCLUDE") != std::string::npos) return 0;
   file::ZoneLoad load = file::loadZoneText(text, "fuzz.zone", "example.org.");
+  // Cut in two and read by two threads (as a large file is), it loads the same zone or fails
+  // with the same error at the same line.
+  file::ZoneLoad halves = file::loadZoneText(text, "fuzz.zone", "example.org.", std::nullopt, 1);
+  FUZZ_CHECK(halves.error == load.error);
+  FUZZ_CHECK(halves.outOfZone == load.outOfZone);
+  FUZZ_CHECK(!halves.zone == !load.zone);
+  if (load.zone && halves.zone) FUZZ_CHECK(sameZone(*load.zone, *halves.zone));
   if (!load.zone) {
     FUZZ_CHECK(load.unchanged || !load.error.empty());
     return 0;

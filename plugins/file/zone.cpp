@@ -148,6 +148,27 @@ void Zone::Builder::add(std::span<const uint8_t> owner, uint16_t type, uint32_t 
   pending_.push_back(p);
 }
 
+void Zone::Builder::reserve(size_t records, size_t arenaBytes) {
+  pending_.reserve(records);
+  arena_.reserve(arenaBytes);
+}
+
+void Zone::Builder::absorb(Builder&& later) {
+  const auto shift = static_cast<uint32_t>(arena_.size());
+  const auto before = static_cast<uint32_t>(pending_.size());
+  arena_.insert(arena_.end(), later.arena_.begin(), later.arena_.end());
+  std::vector<uint8_t>().swap(later.arena_);
+  pending_.reserve(pending_.size() + later.pending_.size());
+  for (Pending p : later.pending_) {
+    p.keyOffset += shift;
+    p.nameOffset += shift;
+    p.rdataOffset += shift;
+    p.order += before;
+    pending_.push_back(p);
+  }
+  std::vector<Pending>().swap(later.pending_);
+}
+
 ZonePtr Zone::Builder::build() {
   auto zone = std::make_shared<Zone>();
   const auto key = [&](const Pending& p) { return keyOf(arena_, p.keyOffset, p.keyLength); };

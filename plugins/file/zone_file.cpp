@@ -4,15 +4,19 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "dns/ldns.hpp"
 #include "dns/name.hpp"
 #include "dns/wire.hpp"
+#include "plugins/file/zone_split.hpp"
 
 namespace moat::plugins::file {
 
@@ -38,11 +42,23 @@ bool followsNames(uint32_t type) {
 }
 
 bool readFile(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
+  const std::streamoff size = in.tellg();
+  if (size < 0) {  // not a regular file: read it as a stream
+    in.clear();
+    in.seekg(0);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    out = ss.str();
+    return !in.bad();
+  }
+  // One read into a buffer of the right size: growing a string through a stream copied a
+  // large file twice.
+  out.resize(static_cast<size_t>(size));
+  in.seekg(0);
+  in.read(out.data(), size);
+  out.resize(static_cast<size_t>(in.gcount()));
   return !in.bad();
 }
 
@@ -51,8 +67,10 @@ class Loader {
   Loader(Zone::Builder& builder, const dns::WireName& origin, std::optional<uint32_t> skip)
       : builder_(builder), origin_(origin), skip_(skip) {}
 
-  // One file (the zone file or an included one). False with error_ set on failure.
-  bool load(const std::string& text, const std::string& name, ldns_rdf* origin, int depth);
+  // One file (the zone file or an included one), or the part of one that starts at line
+  // `firstLine`. False with error_ set on failure.
+  bool load(std::string_view text, const std::string& name, ldns_rdf* origin, int depth,
+            int firstLine = 1);
 
   std::string error_;
   std::string errorFile_;  // where error_ is, for lint's position
@@ -61,6 +79,7 @@ class Loader {
   const RecordObserver* observer_ = nullptr;
   size_t outOfZone_ = 0;
   std::string foreignSoa_;  // the owner of a SOA met outside the origin, for the error
+  const std::atomic<bool>* stop_ = nullptr;  // set when another part's result makes this one moot
 
  private:
   // `line` as ldns counts it: the line after the one it stopped on (0: no line).
@@ -71,7 +90,7 @@ class Loader {
     return false;
   }
   bool add(ldns_rr* rr, const std::string& name, int line);
-  bool include(const std::string& text, long position, const std::string& name, int line,
+  bool include(std::string_view text, long position, const std::string& name, int line,
                ldns_rdf* origin, int depth);
 
   Zone::Builder& builder_;
@@ -82,7 +101,8 @@ class Loader {
   dns::LdnsBuffer wire_{ldns_buffer_new(512)};
 };
 
-bool Loader::load(const std::string& text, const std::string& name, ldns_rdf* origin, int depth) {
+bool Loader::load(std::string_view text, const std::string& name, ldns_rdf* origin, int depth,
+                  int firstLine) {
   // fmemopen over our own copy: after a $INCLUDE line the stream position tells which line it
   // was, and ldns does not hand the line's text back.
   std::unique_ptr<FILE, FileCloser> fp(
@@ -95,9 +115,10 @@ bool Loader::load(const std::string& text, const std::string& name, ldns_rdf* or
   dns::LdnsRdf current(ldns_rdf_clone(origin));
   ldns_rdf* currentRaw = current.release();
   ldns_rdf* prev = nullptr;
-  int line = 1;
+  int line = firstLine;
   bool ok = true;
   while (ok && !std::feof(fp.get())) {
+    if (stop_ != nullptr && stop_->load(std::memory_order_relaxed)) break;
     ldns_rr* rr = nullptr;
     const ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp.get(), &defaultTtl_, &currentRaw, &prev, &line);
     switch (s) {
@@ -173,15 +194,15 @@ bool Loader::add(ldns_rr* rr, const std::string& name, int line) {
   return true;
 }
 
-bool Loader::include(const std::string& text, long position, const std::string& name, int line,
+bool Loader::include(std::string_view text, long position, const std::string& name, int line,
                      ldns_rdf* origin, int depth) {
   // The $INCLUDE line is the last one read: find it back before the stream position.
   const size_t end = position < 0 ? text.size() : static_cast<size_t>(position);
   const size_t start = text.rfind("$INCLUDE", end);
-  if (start == std::string::npos) {
+  if (start == std::string_view::npos) {
     return fail(name, line, "cannot find the $INCLUDE line");
   }
-  std::istringstream words(text.substr(start + 8, text.find('\n', start) - start - 8));
+  std::istringstream words(std::string(text.substr(start + 8, text.find('\n', start) - start - 8)));
   std::string file, newOrigin;
   words >> file >> newOrigin;
   if (file.empty()) {
@@ -213,6 +234,11 @@ bool Loader::include(const std::string& text, long position, const std::string& 
   return load(included, path.string(), originRdf ? originRdf.get() : origin, depth + 1);
 }
 
+// About one record per line (at most, without $INCLUDE): what the builder reserves for.
+size_t lineCount(std::string_view text) {
+  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+}
+
 ZoneLoad finish(Loader& loader, Zone::Builder& builder, const std::string& name,
                 const std::string& origin) {
   ZoneLoad out;
@@ -239,7 +265,8 @@ ZoneLoad finish(Loader& loader, Zone::Builder& builder, const std::string& name,
 }
 
 ZoneLoad loadText(const std::string& text, const std::string& name, const std::string& origin,
-                  std::optional<uint32_t> skipIfSerial, const RecordObserver* observer) {
+                  std::optional<uint32_t> skipIfSerial, const RecordObserver* observer,
+                  size_t splitFrom) {
   auto wire = dns::nameFromText(origin);
   dns::LdnsRdf originRdf(ldns_dname_new_frm_str(origin.c_str()));
   if (!wire || !originRdf) {
@@ -249,9 +276,61 @@ ZoneLoad loadText(const std::string& text, const std::string& name, const std::s
   }
   const dns::WireName lower = dns::lowercased(*wire);
   Zone::Builder builder(lower);
+  builder.reserve(lineCount(text), 2 * text.size());
   Loader loader(builder, lower, skipIfSerial);
   loader.observer_ = observer;
-  loader.load(text, name, originRdf.get(), 0);
+  std::optional<ZoneSplit> split;
+  if (observer == nullptr && text.size() >= splitFrom) {
+    split = findZoneSplit(text, text.size() / 2);
+  }
+  if (!split) {
+    loader.load(text, name, originRdf.get(), 0);
+    return finish(loader, builder, name, origin);
+  }
+
+  // The second part on its own thread, into its own builder, then appended to the first's,
+  // so records keep the file's order. The serial shortcut is the first part's: a zone file
+  // starts with its SOA.
+  const std::string_view rest = std::string_view(text).substr(split->offset);
+  Zone::Builder laterBuilder(lower);
+  laterBuilder.reserve(lineCount(rest), 2 * rest.size());
+  Loader later(laterBuilder, lower, std::nullopt);
+  std::string laterText = split->preamble;
+  laterText.append(rest);
+  std::atomic<bool> stop{false};
+  later.stop_ = &stop;
+  std::exception_ptr laterFailure;
+  std::thread second([&] {
+    try {
+      later.load(laterText, name, originRdf.get(), 0, split->line - split->preambleLines);
+    } catch (...) {
+      laterFailure = std::current_exception();
+    }
+  });
+  try {
+    loader.load(std::string_view(text).substr(0, split->offset), name, originRdf.get(), 0);
+  } catch (...) {
+    stop = true;
+    second.join();
+    throw;
+  }
+  const bool headStopped = loader.unchanged_ || !loader.error_.empty();
+  if (headStopped) stop = true;
+  second.join();
+  if (laterFailure) std::rethrow_exception(laterFailure);
+
+  // The first error in the file is the one reported, as when one thread reads it all.
+  if (!headStopped && !later.error_.empty()) {
+    loader.error_ = later.error_;
+    loader.errorFile_ = later.errorFile_;
+    loader.errorLine_ = later.errorLine_;
+  }
+  // What the second part saw counts only when one reader would have got that far.
+  if (!headStopped) {
+    loader.outOfZone_ += later.outOfZone_;
+    if (loader.foreignSoa_.empty()) loader.foreignSoa_ = later.foreignSoa_;
+    if (loader.error_.empty()) builder.absorb(std::move(laterBuilder));
+  }
   return finish(loader, builder, name, origin);
 }
 
@@ -267,8 +346,8 @@ uint32_t rrTypeNumber(const ldns_rr* rr) {
 }
 
 ZoneLoad loadZoneText(const std::string& text, const std::string& name, const std::string& origin,
-                      std::optional<uint32_t> skipIfSerial) {
-  return loadText(text, name, origin, skipIfSerial, nullptr);
+                      std::optional<uint32_t> skipIfSerial, size_t splitFrom) {
+  return loadText(text, name, origin, skipIfSerial, nullptr, splitFrom);
 }
 
 ZoneLoad loadZoneFile(const std::string& path, const std::string& origin,
@@ -280,7 +359,9 @@ ZoneLoad loadZoneFile(const std::string& path, const std::string& origin,
     out.errorFile = path;
     return out;
   }
-  return loadText(text, path, origin, skipIfSerial, observer);
+  // A second thread only where there is a second CPU to run it.
+  const size_t splitFrom = std::thread::hardware_concurrency() > 1 ? kParallelLoadFrom : SIZE_MAX;
+  return loadText(text, path, origin, skipIfSerial, observer, splitFrom);
 }
 
 }  // namespace moat::plugins::file
