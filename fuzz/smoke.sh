@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (clang-14, MOAT_FUZZ=ON) and runs each one: first on the inputs in
+# Builds the libFuzzer targets (clang-14, MOAT_FUZZ=ON) and runs each one (FUZZ_JOBS at a time,
+# default one per CPU): first on the inputs in
 # fuzz/regressions/<target>/ (each must now pass), then for FUZZ_SECONDS (default 20) from its seed
 # corpus in fuzz/corpus/<target>/. Any crash, sanitizer report, leak, timeout, out-of-memory or
 # broken invariant fails the run; the input that did it is kept in FUZZ_ARTIFACTS.
@@ -25,17 +26,15 @@ cmake --build "$build" --target moat_fuzz -j"$jobs"
 mkdir -p "$artifacts"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failed=()
-for t in "${targets[@]}"; do
-  bin="$build/fuzz/${t}_fuzz"
-  log="$work/$t.log"
-  flags=(-timeout=25 -rss_limit_mb=2048 -artifact_prefix="$artifacts/$t-")
+# One target: its regressions, then fuzzing. Prints its result; non-zero on any finding.
+fuzz_one() {
+  local t=$1 bin="$build/fuzz/${1}_fuzz" log="$work/$1.log" runs
+  local flags=(-timeout=25 -rss_limit_mb=2048 -artifact_prefix="$artifacts/$t-")
   if compgen -G "fuzz/regressions/$t/*" >/dev/null; then
     if ! "$bin" "${flags[@]}" fuzz/regressions/"$t"/* >"$log" 2>&1; then
       echo "fuzz: $t: a regression input fails again" >&2
       tail -n 40 "$log" >&2
-      failed+=("$t")
-      continue
+      return 1
     fi
   fi
   mkdir -p "$work/$t"
@@ -46,9 +45,27 @@ for t in "${targets[@]}"; do
   else
     echo "fuzz: $t: FAILED (input kept under $artifacts/)" >&2
     grep -E "ERROR|invariant|SUMMARY|Test unit written" "$log" >&2 || tail -n 40 "$log" >&2
-    failed+=("$t")
+    return 1
   fi
+}
+
+# FUZZ_JOBS targets at a time (default: one per CPU); each fuzzer is one process on one CPU,
+# so two at a time on CI's two cores halve the stage's fuzzing time.
+parallel=${FUZZ_JOBS:-$(nproc)}
+failed=()
+declare -A running=()
+reap() {
+  local pid status=0
+  wait -n -p pid || status=$?
+  [ "$status" -eq 0 ] || failed+=("${running[$pid]}")
+  unset "running[$pid]"
+}
+for t in "${targets[@]}"; do
+  while [ ${#running[@]} -ge "$parallel" ]; do reap; done
+  fuzz_one "$t" &
+  running[$!]=$t
 done
+while [ ${#running[@]} -gt 0 ]; do reap; done
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz: failed: ${failed[*]}" >&2
   exit 1
