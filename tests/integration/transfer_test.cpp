@@ -2,21 +2,14 @@
 // fetched with kdig (Knot's client) and compared record for record with the zone file, refusals
 // for strangers and UDP, and the NOTIFY a zone change sends to a listed secondary.
 #include <doctest/doctest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <cstdio>
 #include <filesystem>
 #include <regex>
 #include <set>
-#include <sstream>
 
-#include "dns/wire.hpp"
 #include "tests/integration/client_query.hpp"
-#include "tests/support/dns_test_util.hpp"
+#include "tests/support/kdig.hpp"
+#include "tests/support/notify_listener.hpp"
 #include "tests/support/server_process.hpp"
 
 using namespace moat::testing;
@@ -51,25 +44,6 @@ std::string zoneText(uint32_t serial, int hosts = 0) {
          "deep.sub IN A 192.0.2.99\n" + extra;
 }
 
-// One record per line, whitespace collapsed, as "owner ttl class type rdata".
-std::string normalized(const std::string& line) {
-  std::istringstream in(line);
-  std::string word, out;
-  while (in >> word) out += (out.empty() ? "" : " ") + word;
-  return out;
-}
-
-// The records of kdig's answer, in order (comment lines dropped).
-std::vector<std::string> kdigRecords(const std::string& output) {
-  std::vector<std::string> out;
-  std::istringstream in(output);
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == ';') continue;
-    out.push_back(normalized(line));
-  }
-  return out;
-}
-
 // What every record of zoneText(serial) looks like in kdig's presentation (expanded names,
 // explicit TTLs), in no particular order; the SOA once.
 std::multiset<std::string> expectedRecords(uint32_t serial, int hosts = 0) {
@@ -97,60 +71,6 @@ std::multiset<std::string> expectedRecords(uint32_t serial, int hosts = 0) {
   return out;
 }
 
-// A UDP socket on 127.0.0.1 playing the secondary that NOTIFYs go to.
-class NotifyListener {
- public:
-  NotifyListener() {
-    fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
-    REQUIRE(fd_ >= 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    socklen_t len = sizeof a;
-    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-    port_ = ntohs(a.sin_port);
-  }
-  ~NotifyListener() { ::close(fd_); }
-  uint16_t port() const { return port_; }
-
-  // Waits (bounded) for a NOTIFY whose SOA carries `serial`, answering every NOTIFY it reads
-  // so Moat stops resending them. True when it came.
-  bool awaitSerial(uint32_t serial, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    const std::string needle = "hostmaster.example.org. " + std::to_string(serial) + " ";
-    for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) != 1) return false;
-      std::vector<uint8_t> buf(4096);
-      sockaddr_in from{};
-      socklen_t len = sizeof from;
-      const ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
-      if (n < static_cast<ssize_t>(moat::dns::kHeaderSize)) continue;
-      buf.resize(static_cast<size_t>(n));
-      const auto header = moat::dns::Header::read(buf.data());
-      if (header.opcode() != 4) continue;
-      received++;
-      auto reply = buf;
-      reply[2] |= 0x80;  // QR, NOERROR
-      ::sendto(fd_, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
-      const Reply decoded = decode(buf);
-      if (!decoded.ok || decoded.answer.empty()) continue;
-      lastQuestionOk = header.qdcount == 1 && (header.flags & moat::dns::flag::AA) != 0;
-      if (normalized(decoded.answer[0]).find(needle) != std::string::npos) return true;
-    }
-  }
-
-  int received = 0;
-  bool lastQuestionOk = false;
-
- private:
-  int fd_ = -1;
-  uint16_t port_ = 0;
-};
-
 // Writes the zone file whole (a rename), so a reload never reads half of it.
 void writeZone(const TempDir& dir, uint32_t serial, int hosts = 0) {
   const std::string tmp = dir.write("db.example.org.tmp", zoneText(serial, hosts));
@@ -166,14 +86,6 @@ std::string corefile(uint16_t notifyPort) {
          "    to 127.0.0.1:" + std::to_string(notifyPort) + "\n"
          "  }\n"
          "}\n";
-}
-
-std::string kdig(uint16_t port, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"kdig", "-p", std::to_string(port), "@127.0.0.1", "+time=3", "+retry=0"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::string out;
-  runCommand(argv, out);
-  return out;
 }
 
 }  // namespace
