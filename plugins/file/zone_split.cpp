@@ -89,7 +89,8 @@ std::optional<ZoneSplit> findZoneSplit(std::string_view text, size_t near) {
         if (!quoted) ++depth;
         break;
       case ')':
-        if (!quoted && depth > 0) --depth;
+        // ldns lets a stray ')' take its count below zero, and then no line ends a record.
+        if (!quoted && --depth < 0) return std::nullopt;
         break;
       default:
         break;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "plugins/file/zone_file.hpp"
@@ -131,6 +132,24 @@ TEST_CASE("an error in the second part is reported at its own line") {
   CHECK(halves.error == whole.error);
   CHECK(halves.errorLine == 103);
   CHECK_FALSE(halves.zone);
+
+  // In the first part too, also on its last line, where ldns meets the end of its stream.
+  for (const char* bad : {"h10 IN A 192.0.2.1\n", "h49 IN A 192.0.2.1\n", "h50 IN A 192.0.2.1\n"}) {
+    std::string broken = text.substr(0, text.find("bad"));
+    broken.replace(broken.find(bad), std::strlen(bad), "bad IN A 300.0.0.1\n");
+    const ZoneLoad one = loadZoneText(broken, "db", "example.org.", std::nullopt, SIZE_MAX);
+    const ZoneLoad two = loadZoneText(broken, "db", "example.org.", std::nullopt, 1);
+    CHECK(one.error.rfind("db:", 0) == 0);
+    CHECK(two.error == one.error);
+  }
+
+  // A stray ')' makes ldns read on to the end of the file (found by the fuzz target): no cut.
+  const std::string stray("@ IN A 192.0.2.1 )\n,\nwww)))\n", 28);
+  const ZoneLoad one = loadZoneText(stray, "db", "example.org.", std::nullopt, SIZE_MAX);
+  const ZoneLoad two = loadZoneText(stray, "db", "example.org.", std::nullopt, 1);
+  CHECK(one.error.rfind("db:1: ", 0) == 0);
+  CHECK(two.error == one.error);
+  CHECK_FALSE(findZoneSplit(stray, 1));
 
   // The serial shortcut is the first part's, and stops the second.
   ZoneLoad same = loadZoneText(text.substr(0, text.find("bad")), "db", "example.org.", 9, 1);
