@@ -30,6 +30,9 @@ bool absoluteName(std::string_view name) {
 }  // namespace
 
 std::optional<ZoneSplit> findZoneSplit(std::string_view text, size_t near) {
+  // ldns reads lines as C strings: a NUL hides what follows it on its line (a directive among
+  // them) from ldns but not from this scan. No zone file holds one.
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
   std::string_view origin, ttl;  // the directive lines last seen
   int depth = 0;
   bool quoted = false;

@@ -104,6 +104,7 @@ TEST_CASE("a file whose state a cut would lose is read in one piece") {
   CHECK_FALSE(findZoneSplit("$ORIGIN lab\nwww IN A 192.0.2.1\n", 1));
   CHECK_FALSE(findZoneSplit("$GENERATE 1-3 host$ A 192.0.2.$\nwww IN A 192.0.2.1\n", 1));
   CHECK_FALSE(findZoneSplit("$ORIGIN a(b.example.\n)\nwww IN A 192.0.2.1\n", 1));
+  CHECK_FALSE(findZoneSplit(std::string("\0$ORIGIN lab\nwww IN A 192.0.2.1\nmail IN A 192.0.2.1\n", 52), 1));
   CHECK_FALSE(findZoneSplit("www IN CNAME we\\\nweb IN A 192.0.2.1\nmail IN A 192.0.2.1\n", 1));
   // After the cut they do not matter: the second reader meets them itself.
   CHECK(findZoneSplit("www IN A 192.0.2.1\nmail IN A 192.0.2.1\n$ORIGIN lab\n", 1));
