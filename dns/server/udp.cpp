@@ -91,7 +91,7 @@ void UdpListener::onReadable() {
     int got = ::recvmmsg(fd, msgs_.data(), n, MSG_DONTWAIT, nullptr);
     int count = got > 0 ? got : 0;
     auto now = std::chrono::steady_clock::now();
-    for (int i = count; i < static_cast<int>(n); ++i) worker_.pool().give(slots_[i]);
+    for (int i = count; i < static_cast<int>(n); ++i) worker_.pool().putBack(slots_[i]);
     batching_ = true;
     for (int i = 0; i < count; ++i) {
       Query& q = *slots_[i];
