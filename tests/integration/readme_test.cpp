@@ -54,13 +54,6 @@ const Exclusion kExcluded[] = {
 
 std::string source() { return MOAT_SOURCE_DIR; }
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::vector<std::string> splitLines(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);

@@ -13,17 +13,6 @@
 
 namespace moat::testing {
 
-namespace {
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-}  // namespace
-
 bool Nsd::installed() { return ::access(kBinary, X_OK) == 0; }
 
 Nsd::Nsd(const TempDir& dir, uint16_t port, const std::string& zones, const std::string& address)

@@ -36,14 +36,14 @@ sockaddr_in loopback(uint16_t port) {
   return a;
 }
 
+}  // namespace
+
 std::string readFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
-
-}  // namespace
 
 namespace {
 

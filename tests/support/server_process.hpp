@@ -21,6 +21,9 @@ uint16_t freePort();
 bool waitListening(uint16_t port, const std::string& address = "127.0.0.1",
                    std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+// The whole file as text ("" when it cannot be read).
+std::string readFile(const std::string& path);
+
 // A fresh directory under /tmp, removed by the destructor.
 class TempDir {
  public:
