@@ -30,28 +30,37 @@ bool absoluteName(std::string_view name) {
 }  // namespace
 
 std::optional<ZoneSplit> findZoneSplit(std::string_view text, size_t near) {
-  // ldns reads lines as C strings: a NUL hides what follows it on its line (a directive among
-  // them) from ldns but not from this scan. No zone file holds one.
-  if (text.find('\0') != std::string_view::npos) return std::nullopt;
+  // ldns reads lines as C strings, so a NUL hides the rest of its line from ldns but not from
+  // this scan; a form feed or vertical tab ends a record in the middle of a line. No real zone
+  // file holds any of them: such a file is read in one piece.
+  if (text.find_first_of(std::string_view("\0\f\v", 3)) != std::string_view::npos) return std::nullopt;
   std::string_view origin, ttl;  // the directive lines last seen
+  // ldns's record reader, character by character (ldns_fget_token_l): its parenthesis count,
+  // quote and comment state, and its notion of an escaped character (the one after a raw
+  // backslash, where a backslash after a backslash escapes nothing). Each record starts afresh.
   int depth = 0;
-  bool quoted = false;
-  bool lineStart = true;
+  bool quoted = false, comment = false;
+  char prev = 0;
+  bool recordStart = true;
   int line = 1;
   for (size_t i = 0; i < text.size(); ++i) {
-    if (lineStart && depth == 0 && !quoted) {
+    if (recordStart) {
+      recordStart = false;
+      depth = 0, quoted = false, comment = false, prev = 0;
       if (text[i] == '$') {
         const size_t eol = std::min(text.find('\n', i), text.size());
         const std::string_view directive = text.substr(i, eol - i);
-        // ldns reads a directive with its tokenizer: a parenthesis or a quote there would
-        // carry it over lines. No real zone file does that; it is not worth carrying.
-        if (directive.find_first_of("()\"") != std::string_view::npos) return std::nullopt;
+        // Only the plain forms are carried: a parenthesis, quote or backslash would make ldns
+        // read the directive differently from this scan.
+        if (directive.find_first_of("()\"\\") != std::string_view::npos) return std::nullopt;
         if (wordAfter(directive, 0) == "$ORIGIN" && absoluteName(wordAfter(directive, 7))) {
           origin = directive;
-        } else if (wordAfter(directive, 0) == "$TTL") {
+        } else if (wordAfter(directive, 0) == "$TTL" && !wordAfter(directive, 4).empty()) {
           ttl = directive;
         } else {
-          return std::nullopt;  // $INCLUDE, a relative $ORIGIN, or what ldns will refuse anyway
+          // $INCLUDE, a relative $ORIGIN, a directive without its value, or what ldns will
+          // refuse anyway.
+          return std::nullopt;
         }
         i = eol;  // its newline is counted below
         if (i == text.size()) break;
@@ -67,37 +76,32 @@ std::optional<ZoneSplit> findZoneSplit(std::string_view text, size_t near) {
         return split;
       }
     }
-    lineStart = false;
-    switch (text[i]) {
-      case '\n':
-        ++line;
-        lineStart = true;
-        break;
-      case '\\':
-        // A backslash before a line's end: whether ldns joins the lines is not worth knowing.
-        if (i + 1 < text.size() && (text[i + 1] == '\n' || text[i + 1] == '\r')) return std::nullopt;
-        ++i;
-        break;
-      case '"':
-        quoted = !quoted;
-        break;
-      case ';':
-        if (!quoted) {
-          const size_t eol = text.find('\n', i);
-          if (eol == std::string_view::npos) return std::nullopt;
-          i = eol - 1;  // the newline itself is handled next round
-        }
-        break;
-      case '(':
-        if (!quoted) ++depth;
-        break;
-      case ')':
-        // ldns lets a stray ')' take its count below zero, and then no line ends a record.
-        if (!quoted && --depth < 0) return std::nullopt;
-        break;
-      default:
-        break;
+    const char c = text[i] == '\r' ? ' ' : text[i];
+    const bool escaped = prev == '\\';
+    if (c == '\n') {
+      ++line;
+      if (comment) comment = false;
+      else if (depth == 0 && escaped) return std::nullopt;  // ldns joins the lines: not carried
+      // Outside parentheses a newline ends the record (a blank or comment line ends nothing,
+      // which comes to the same: the next line starts from nothing).
+      recordStart = depth == 0;
+      prev = c;
+      continue;
     }
+    if (comment) {
+      prev = c;
+      continue;
+    }
+    if ((c == '(' || c == ')') && !escaped && !quoted) {
+      depth += c == '(' ? 1 : -1;
+      // A stray ')' makes ldns end the record there and read the rest of the line as the next.
+      if (depth < 0) return std::nullopt;
+      prev = c;
+      continue;
+    }
+    if (c == ';' && !quoted && !escaped) comment = true;
+    if (c == '"' && !comment && !escaped) quoted = !quoted;
+    prev = (c == '\\' && escaped) ? 0 : c;
   }
   return std::nullopt;
 }

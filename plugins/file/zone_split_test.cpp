@@ -99,12 +99,34 @@ TEST_CASE("the cut falls on a line with its own owner, outside parentheses, comm
   CHECK_FALSE(findZoneSplit(text, text.size()));
 }
 
+TEST_CASE("the scan reads escapes, quotes and record ends as ldns does") {
+  // A backslash after a backslash escapes nothing: the '(' counts and holds the next line.
+  const std::string escaped = "a IN TXT x\\\\( \nb IN A 192.0.2.1\n)\nc IN A 192.0.2.1\n";
+  auto split = findZoneSplit(escaped, escaped.find("b IN"));
+  REQUIRE(split);
+  CHECK(escaped.substr(split->offset, 1) == "c");
+  // An escaped '(' does not count.
+  const std::string literal = "a IN TXT x\\( \nb IN A 192.0.2.1\n";
+  split = findZoneSplit(literal, literal.find("b IN"));
+  REQUIRE(split);
+  CHECK(literal.substr(split->offset, 1) == "b");
+  // A newline ends a record even inside an open quote, and the quote ends with it.
+  const std::string quote = "a IN TXT \"x\nb IN TXT \"(\"\nc IN A 192.0.2.1\n";
+  split = findZoneSplit(quote, quote.find("b IN"));
+  REQUIRE(split);
+  CHECK(quote.substr(split->offset, 1) == "b");
+  split = findZoneSplit(quote, quote.find("b IN") + 1);
+  REQUIRE(split);
+  CHECK(quote.substr(split->offset, 1) == "c");
+}
+
 TEST_CASE("a file whose state a cut would lose is read in one piece") {
   CHECK_FALSE(findZoneSplit("$INCLUDE other.db\nwww IN A 192.0.2.1\n", 1));
   CHECK_FALSE(findZoneSplit("$ORIGIN lab\nwww IN A 192.0.2.1\n", 1));
   CHECK_FALSE(findZoneSplit("$GENERATE 1-3 host$ A 192.0.2.$\nwww IN A 192.0.2.1\n", 1));
   CHECK_FALSE(findZoneSplit("$ORIGIN a(b.example.\n)\nwww IN A 192.0.2.1\n", 1));
   CHECK_FALSE(findZoneSplit(std::string("\0$ORIGIN lab\nwww IN A 192.0.2.1\nmail IN A 192.0.2.1\n", 52), 1));
+  CHECK_FALSE(findZoneSplit("$TTL \n\nwww IN A 192.0.2.1\nmail IN A 192.0.2.1\n", 1));
   CHECK_FALSE(findZoneSplit("www IN CNAME we\\\nweb IN A 192.0.2.1\nmail IN A 192.0.2.1\n", 1));
   // After the cut they do not matter: the second reader meets them itself.
   CHECK(findZoneSplit("www IN A 192.0.2.1\nmail IN A 192.0.2.1\n$ORIGIN lab\n", 1));
