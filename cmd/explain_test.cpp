@@ -229,5 +229,24 @@ TEST_CASE("explain --from: which view serves the client, and why the others do n
   CHECK(has(bad.err, "--from needs an IP address, got office"));
 }
 
+TEST_CASE("explain: any answers ANY with its HINFO; chaos says why an IN question is not its") {
+  TempDir dir;
+  const std::string conf = dir.write("Corefile", "example.org {\n  whoami\n  any\n}\n. {\n  chaos\n}\n");
+  auto any = explain({"-conf", conf, "www.example.org", "ANY"});
+  CHECK(any.code == 0);
+  CHECK(has(any.out, "any           ANY query (RFC 8482): one HINFO \"ANY obsoleted\" \"See RFC 8482\", TTL 8482 -> answered\n"));
+  CHECK(has(any.out, "answer    www.example.org. 8482 IN HINFO \"ANY obsoleted\" \"See RFC 8482\"\n"));
+  CHECK_FALSE(has(any.out, "whoami"));  // never reached
+  auto a = explain({"-conf", conf, "www.example.org", "A"});
+  CHECK_FALSE(has(a.out, "any "));      // other types pass silently
+  CHECK(has(a.out, "whoami        -> answered\n"));
+
+  // explain asks in class IN, where chaos never answers.
+  auto version = explain({"-conf", conf, "version.bind", "TXT"});
+  CHECK(version.code == 0);
+  CHECK(has(version.out, "chaos         version.bind. is answered in class CH and type TXT only -> next\n"));
+  CHECK_FALSE(has(explain({"-conf", conf, "other.bind", "TXT"}).out, "chaos "));
+}
+
 }  // namespace
 }  // namespace moat::app

@@ -116,7 +116,9 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
     // One instance of each plugin per block, shared by all its keys (as CoreDNS), in
     // execution order.
     auto chain = std::make_shared<plugins::Chain>();
-    bool hasForward = false;
+    // CoreDNS lets classes other than IN into a listener's chains only when one of its blocks
+    // loads forward or chaos (dnsserver.EnableChaos); elsewhere they are REFUSED up front.
+    bool opensOtherClasses = false;
     for (const plugins::PluginSpec& spec : plugins::registry()) {
       ctx.stanzas.clear();
       for (const conf::Directive& d : block.directives) {
@@ -125,7 +127,7 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
       if (ctx.stanzas.empty() && !spec.always) continue;
       // A block with no plugins stays one (REFUSED, as CoreDNS), private zones or not.
       if (ctx.stanzas.empty() && chain->handlers.empty()) continue;
-      if (spec.name == "forward") hasForward = true;
+      if (spec.name == "forward" || spec.name == "chaos") opensOtherClasses = true;
       auto handler = spec.setup(ctx);
       if (!handler) return handler.error();
       if (*handler) chain->add(std::move(*handler), !ctx.stanzas.empty());
@@ -165,7 +167,7 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
                                             std::to_string(key.port));
         }
         routes.add(key.zone, chain);
-        routes.acceptsAnyClass = routes.acceptsAnyClass || hasForward;
+        routes.acceptsAnyClass = routes.acceptsAnyClass || opensOtherClasses;
       }
     }
   }

@@ -2,11 +2,12 @@
 
 #include <string>
 
+#include "dns/version.hpp"
+
 namespace moat::app {
 
-constexpr const char* kVersion = "0.1.0";
+using moat::versionLine;
 
-inline std::string versionLine() { return std::string("Moat-") + kVersion; }
 inline std::string platformLine() {
   return std::string("linux/") +
 #if defined(__x86_64__)

@@ -52,6 +52,43 @@ TEST_CASE("order/written: one finding per block, at the first plugin written too
                       "order/written"));
 }
 
+TEST_CASE("order/written and plugin/unreachable know any and chaos: they run right after log") {
+  TempDir dir;
+  // CoreDNS's any README writes whoami first; any runs first all the same.
+  auto readme = lintText(dir, "example.org {\n    whoami\n    any\n}\n");
+  CAPTURE(describe(readme));
+  auto order = withRule(readme, "order/written");
+  REQUIRE(order.size() == 1);
+  CHECK(order[0].pos.line == 3);
+  CHECK(order[0].message.find("'any' is written after 'whoami'") != std::string::npos);
+  CHECK(order[0].message.find("here: any, whoami") != std::string::npos);
+
+  CHECK_FALSE(hasRule(lintText(dir, ". {\n  errors\n  log\n  any\n  chaos\n  cache\n"
+                                    "  forward . 192.0.2.53\n}\n"),
+                      "order/written"));
+  auto late = withRule(lintText(dir, ". {\n  cache\n  chaos\n}\n"), "order/written");
+  REQUIRE(late.size() == 1);
+  CHECK(late[0].message.find("here: chaos, cache") != std::string::npos);
+
+  // hosts owning the block hides what runs after it, never any or chaos, which run before.
+  dir.write("hosts", "192.0.2.1 a.example\n");
+  auto dead = withRule(lintText(dir, ". {\n  hosts @DIR@/hosts\n  any\n  chaos\n  whoami\n}\n"),
+                       "plugin/unreachable");
+  REQUIRE(dead.size() == 1);
+  CHECK(dead[0].pos.line == 5);  // whoami only
+}
+
+TEST_CASE("a second chaos in a block is a warning: CoreDNS reads only the first") {
+  TempDir dir;
+  auto findings = lintText(dir, ". {\n  chaos v1\n  chaos v2\n}\n");
+  CAPTURE(describe(findings));
+  auto warned = withRule(findings, "config/warning");
+  REQUIRE(warned.size() == 1);
+  CHECK(warned[0].pos.line == 3);
+  CHECK(warned[0].message.find("only the block's first 'chaos' (at 2:3) counts") != std::string::npos);
+  CHECK_FALSE(hasRule(findings, "config/invalid"));
+}
+
 TEST_CASE("ttl/range: kubernetes ttl 0, hosts ttl above an hour, cache above an hour") {
   TempDir dir;
   dir.write("hosts", "192.0.2.1 a.example\n");

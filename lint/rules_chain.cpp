@@ -11,9 +11,9 @@ namespace moat::lint {
 namespace {
 
 // Plugins with a place in the query path (DESIGN.md §3); the others configure the server.
-constexpr std::string_view kQueryPath[] = {"errors", "log",  "cache",     "transfer", "hosts",
-                                           "kubernetes", "file", "auto", "secondary", "loop",
-                                           "forward",    "whoami"};
+constexpr std::string_view kQueryPath[] = {"errors",    "log",  "any",  "chaos",     "cache",
+                                           "transfer",  "hosts", "kubernetes", "file", "auto",
+                                           "secondary", "loop", "forward",    "whoami"};
 
 bool onQueryPath(std::string_view name) {
   return std::find(std::begin(kQueryPath), std::end(kQueryPath), name) != std::end(kQueryPath);

@@ -52,7 +52,7 @@ struct Chain {
 struct ListenerRoutes {
   dns::ZoneSet zones;
   std::vector<std::vector<std::shared_ptr<const Chain>>> chains;  // indexed like zones
-  bool acceptsAnyClass = false;  // a forward is configured: non-IN classes pass (as CoreDNS)
+  bool acceptsAnyClass = false;  // a forward or chaos is configured: non-IN classes pass (as CoreDNS)
 
   // The block that serves `q`, as CoreDNS's Server.ServeDNS picks it: the zones the name is
   // in from the longest, then "."; within a zone the first block in Corefile order whose

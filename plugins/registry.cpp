@@ -7,9 +7,11 @@
 
 #include "conf/args.hpp"
 #include "plugins/acl/acl.hpp"
+#include "plugins/any/any.hpp"
 #include "plugins/auto/auto.hpp"
 #include "plugins/bind/bind.hpp"
 #include "plugins/cache/cache.hpp"
+#include "plugins/chaos/chaos.hpp"
 #include "plugins/errors/errors.hpp"
 #include "plugins/file/file.hpp"
 #include "plugins/forward/forward.hpp"
@@ -41,6 +43,12 @@ const auto kPlugins = std::to_array<PluginSpec>({
     {"prometheus", true, prometheus::setupPrometheus},
     {"errors", true, errors::setupErrors},
     {"log", false, log::setupLog},
+    // any and chaos come right after log, as in plugin.cfg: before acl and cache, so an acl
+    // does not stop their answers, and before loadbalance, whose shuffle they never pass
+    // (CoreDNS's loadbalance only sees replies of plugins after it). Repeated lines are
+    // accepted as CoreDNS accepts them (chaos warns that only its first counts).
+    {"any", false, any::setupAny},
+    {"chaos", false, chaos::setupChaos},
     {"loadbalance", false, loadbalance::setupLoadbalance},
     // Before cache, as in CoreDNS 1.14.7: a blocked client never gets an answer another client
     // had cached. Several stanzas per block are its rules, in order.

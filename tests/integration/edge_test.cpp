@@ -95,6 +95,8 @@ TEST_CASE("unknown flags are usage errors (exit 2); -version and -plugins answer
   CHECK(runMoat({"-plugins"}, out) == 0);
   CHECK(out.find("dns.hosts") != std::string::npos);
   CHECK(out.find("dns.forward") != std::string::npos);
+  CHECK(out.find("dns.any\n") != std::string::npos);
+  CHECK(out.find("dns.chaos\n") != std::string::npos);
 }
 
 TEST_CASE("names outside every block are REFUSED; a more specific block wins") {
