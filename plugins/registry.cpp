@@ -9,6 +9,7 @@
 #include "plugins/acl/acl.hpp"
 #include "plugins/auto/auto.hpp"
 #include "plugins/bind/bind.hpp"
+#include "plugins/bufsize/bufsize.hpp"
 #include "plugins/cache/cache.hpp"
 #include "plugins/errors/errors.hpp"
 #include "plugins/file/file.hpp"
@@ -19,6 +20,7 @@
 #include "plugins/loadbalance/loadbalance.hpp"
 #include "plugins/log/log.hpp"
 #include "plugins/loop/loop.hpp"
+#include "plugins/nsid/nsid.hpp"
 #include "plugins/plugin.hpp"
 #include "plugins/private/private.hpp"
 #include "plugins/prometheus/prometheus.hpp"
@@ -35,6 +37,11 @@ namespace {
 
 const auto kPlugins = std::to_array<PluginSpec>({
     {"reload", true, reload::setupReload},
+    // First on the query path, as in plugin.cfg: nsid's onReply then runs last, on the reply
+    // the client gets, cached and forwarded ones included.
+    {"nsid", true, nsid::setupNsid},
+    // Several stanzas are accepted as CoreDNS accepts them: the first applies, the others warn.
+    {"bufsize", false, bufsize::setupBufsize},
     {"bind", false, bind::setupBind},
     {"health", true, health::setupHealth},
     {"ready", true, ready::setupReady},
