@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdlib>
 
+#include "dns/edns_option.hpp"
 #include "dns/ldns.hpp"
 #include "dns/message.hpp"
 #include "dns/record_walker.hpp"
@@ -11,7 +12,7 @@ namespace moat::dns {
 
 namespace {
 
-constexpr size_t kOptLen = 11;
+constexpr size_t kOptLen = kOptFixedLen;  // the OPT finalizeReply writes: no options
 
 // What finalizeReply needs to know about a reply, from one walk: its OPT, where its records end,
 // and where to cut it to fit. A cut drops whole records from the end (additional first, then
@@ -26,7 +27,8 @@ struct Fit {
 
   bool complete = false;    // every record walked
   size_t end = 0;           // just past the last record, when complete
-  size_t optStart = 0, optEnd = 0;  // the first OPT walked in the additional section
+  size_t questionsEnd = 0;  // what any cut keeps
+  size_t optStart = 0, optRdata = 0, optEnd = 0;  // the first OPT walked in the additional section
   Cut cuts[2];              // [0] for a reply without OPT, [1] with room kept for the OPT
 
   bool hasOpt() const { return optEnd > optStart; }
@@ -34,15 +36,17 @@ struct Fit {
 };
 
 // Whether the reply has an OPT is known only once it is reached, so both cuts are measured.
-Fit measure(std::span<const uint8_t> msg, size_t limit) {
+// `optRoom` is what the OPT written back after a cut takes (more than kOptLen with options).
+Fit measure(std::span<const uint8_t> msg, size_t limit, size_t optRoom = kOptLen) {
   Fit f;
   RecordWalker walk(msg);
   for (Record q; walk.nextQuestion(q);) {}
-  f.cuts[0].at = f.cuts[1].at = walk.offset();
-  const size_t budget[2] = {limit, limit - kOptLen};
+  f.cuts[0].at = f.cuts[1].at = f.questionsEnd = walk.offset();
+  const size_t budget[2] = {limit, limit - optRoom};
   for (Record r; walk.next(r);) {
     if (!f.hasOpt() && r.section == Section::Additional && r.type == rrtype::OPT) {
       f.optStart = r.start;
+      f.optRdata = r.rdata();
       f.optEnd = r.end();
       continue;
     }
@@ -93,7 +97,16 @@ void finalizeReply(std::vector<uint8_t>& reply, const QueryView& view, Proto pro
   compressMessage(reply);
   if (reply.size() <= limit) return;
   if (reply.size() != before) fit = measure(reply, limit);  // ldns rewrote every offset
-  // Still too large: cut whole records, keeping room for the OPT the client expects back.
+  // Still too large: cut whole records, keeping room for the OPT the client expects back. Its
+  // options (an NSID the nsid plugin put there) stay when they fit beside the question, as
+  // miekg/dns's Truncate keeps the OPT; else it goes back bare.
+  std::vector<uint8_t> options;
+  if (fit.hasOpt() && fit.optEnd > fit.optRdata &&
+      fit.questionsEnd + kOptLen + (fit.optEnd - fit.optRdata) <= limit) {
+    options.assign(reply.begin() + static_cast<long>(fit.optRdata),
+                   reply.begin() + static_cast<long>(fit.optEnd));
+    fit = measure(reply, limit, kOptLen + options.size());
+  }
   const Fit::Cut& cut = fit.cut();
   if (fit.hasOpt()) {
     reply.erase(reply.begin() + static_cast<long>(fit.optStart),
@@ -106,7 +119,11 @@ void finalizeReply(std::vector<uint8_t>& reply, const QueryView& view, Proto pro
   h.arcount = cut.kept[2];
   h.flags |= flag::TC;
   h.write(reply.data());
-  if (fit.hasOpt()) appendOpt(reply, view.udpLimit(), view.edns.dnssecOk);
+  if (fit.hasOpt()) {
+    appendOpt(reply, view.udpLimit(), view.edns.dnssecOk);
+    reply.insert(reply.end(), options.begin(), options.end());
+    put16(reply.data() + reply.size() - options.size() - 2, static_cast<uint16_t>(options.size()));
+  }
 }
 
 }  // namespace moat::dns

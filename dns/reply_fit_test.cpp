@@ -140,3 +140,61 @@ TEST_CASE("an upstream OPT before other additional records: the cut counts them 
   CHECK(r.hasOpt);
   CHECK(r.optUdpSize == 512);
 }
+
+namespace {
+
+// bigReply with an OPT carrying one NSID option of `nsidLen` bytes after its records.
+std::vector<uint8_t> bigReplyWithNsid(const std::vector<uint8_t>& pkt, dns::QueryView& v, int n,
+                                      size_t nsidLen) {
+  auto reply = bigReply(pkt, v, n);
+  dns::appendOpt(reply, 1232, false);
+  std::vector<uint8_t> option = {0, 3, 0, 0};
+  dns::put16(option.data() + 2, static_cast<uint16_t>(nsidLen));
+  option.resize(4 + nsidLen, 'n');
+  reply.insert(reply.end(), option.begin(), option.end());
+  dns::put16(reply.data() + reply.size() - option.size() - 2, static_cast<uint16_t>(option.size()));
+  return reply;
+}
+
+size_t nsidCount(const moat::testing::Reply& r) {
+  size_t n = 0;
+  for (const auto& option : r.ednsOptions) n += option.first == 3 ? 1 : 0;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("the OPT's options survive compression and a cut, when they fit beside the question") {
+  auto pkt = makeQuery({.name = "service.example.org.", .edns = 512});
+  dns::QueryView v;
+  SUBCASE("compression alone makes it fit") {
+    auto reply = bigReplyWithNsid(pkt, v, 20, 50);  // 20 uncompressed records: over 512
+    REQUIRE(reply.size() > 512);
+    dns::finalizeReply(reply, v, dns::Proto::Udp);
+    auto r = decode(reply);
+    CHECK(reply.size() <= 512);
+    CHECK_FALSE(r.tc);
+    CHECK(r.answer.size() == 20);
+    CHECK(nsidCount(r) == 1);
+  }
+  SUBCASE("a cut keeps the option and counts its bytes") {
+    auto reply = bigReplyWithNsid(pkt, v, 100, 50);
+    dns::finalizeReply(reply, v, dns::Proto::Udp);
+    auto r = decode(reply);
+    CHECK(reply.size() <= 512);
+    CHECK(r.tc);
+    CHECK(nsidCount(r) == 1);
+    CHECK(r.optUdpSize == 512);
+  }
+  SUBCASE("an option too large to fit beside the question goes: the OPT comes back bare") {
+    // 37 bytes of header and question, 11 of OPT and 4 of option header: 461 bytes of data
+    // leave no room in 512.
+    auto reply = bigReplyWithNsid(pkt, v, 100, 461);
+    dns::finalizeReply(reply, v, dns::Proto::Udp);
+    auto r = decode(reply);
+    CHECK(reply.size() <= 512);
+    CHECK(r.tc);
+    CHECK(r.hasOpt);
+    CHECK(nsidCount(r) == 0);
+  }
+}

@@ -10,6 +10,7 @@
 #include "plugins/any/any.hpp"
 #include "plugins/auto/auto.hpp"
 #include "plugins/bind/bind.hpp"
+#include "plugins/bufsize/bufsize.hpp"
 #include "plugins/cache/cache.hpp"
 #include "plugins/chaos/chaos.hpp"
 #include "plugins/errors/errors.hpp"
@@ -21,6 +22,7 @@
 #include "plugins/loadbalance/loadbalance.hpp"
 #include "plugins/log/log.hpp"
 #include "plugins/loop/loop.hpp"
+#include "plugins/nsid/nsid.hpp"
 #include "plugins/plugin.hpp"
 #include "plugins/private/private.hpp"
 #include "plugins/prometheus/prometheus.hpp"
@@ -37,6 +39,11 @@ namespace {
 
 const auto kPlugins = std::to_array<PluginSpec>({
     {"reload", true, reload::setupReload},
+    // First on the query path, as in plugin.cfg: nsid's onReply then runs last, on the reply
+    // the client gets, cached and forwarded ones included.
+    {"nsid", true, nsid::setupNsid},
+    // Several stanzas are accepted as CoreDNS accepts them: the first applies, the others warn.
+    {"bufsize", false, bufsize::setupBufsize},
     {"bind", false, bind::setupBind},
     {"health", true, health::setupHealth},
     {"ready", true, ready::setupReady},
