@@ -219,15 +219,8 @@ TEST_CASE("a client address that cannot be read is blocked in the rules' zones, 
 }
 
 TEST_CASE("explain: the deciding rule is noted with its position") {
-  struct Notes final : dns::Trace {
-    std::vector<std::string> lines;
-    void note(std::string_view handler, std::string text) override {
-      lines.push_back(std::string(handler) + ": " + text);
-    }
-    void outcome(std::string_view, std::string_view) override {}
-  };
   auto b = build(". {\n  acl example.org {\n    block net 127.0.0.2\n  }\n}\n");
-  Notes notes;
+  moat::testing::TraceNotes notes;
   dns::Query q;
   moat::testing::loadQuery(q, moat::testing::makeQuery({.name = "www.example.org."}), dns::Proto::Udp, "127.0.0.2");
   q.trace = &notes;

@@ -109,13 +109,7 @@ TEST_CASE("bufsize: lowering the buffer allocates nothing") {
 }
 
 TEST_CASE("bufsize: explain says what happened to the buffer") {
-  struct Notes final : dns::Trace {
-    std::vector<std::string> lines;
-    void note(std::string_view handler, std::string text) override {
-      lines.push_back(std::string(handler) + ": " + text);
-    }
-    void outcome(std::string_view, std::string_view) override {}
-  } notes;
+  moat::testing::TraceNotes notes;
   BufsizeHandler h(1232);
   for (std::optional<uint16_t> edns : {std::optional<uint16_t>(4096), std::optional<uint16_t>(512),
                                        std::optional<uint16_t>()}) {

@@ -196,13 +196,7 @@ TEST_CASE("nsid: adding the option allocates nothing once the reply buffer is wa
 }
 
 TEST_CASE("nsid: explain says whether the reply will carry NSID") {
-  struct Notes final : dns::Trace {
-    std::vector<std::string> lines;
-    void note(std::string_view handler, std::string text) override {
-      lines.push_back(std::string(handler) + ": " + text);
-    }
-    void outcome(std::string_view, std::string_view) override {}
-  } notes;
+  moat::testing::TraceNotes notes;
   NsidHandler h("Use The Force");
   dns::Query q;
   loadQuery(q, nsidQuery("a.example."));

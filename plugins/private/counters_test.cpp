@@ -186,28 +186,19 @@ TEST_CASE("limiter: many names that share slots may log again, but are never sil
   for (const auto& n : names) CHECK(limiter.admit(n, t0));  // each name is new: each admitted
 }
 
-// A Trace that keeps the notes.
-struct Notes final : dns::Trace {
-  void note(std::string_view handler, std::string text) override {
-    notes.push_back(std::string(handler) + ": " + text);
-  }
-  void outcome(std::string_view, std::string_view) override {}
-  std::vector<std::string> notes;
-};
-
 TEST_CASE("explain: one note says which zone, why, and the answer") {
   Captured c;
-  Notes trace;
+  moat::testing::TraceNotes trace;
   ask(*c.handler, {.name = "api.internal.company.", .egressBlocked = "forward", .trace = &trace});
   ask(*c.handler, {.name = "1.10.in-addr.arpa.", .type = rr::PTR, .trace = &trace});
   ask(*c.handler, {.name = "example.org.", .trace = &trace});
-  REQUIRE(trace.notes.size() == 2);
-  CHECK(trace.notes[0] ==
+  REQUIRE(trace.lines.size() == 2);
+  CHECK(trace.lines[0] ==
         "private: api.internal.company. is under private zone internal.company. (private at "
         "Corefile:2:3); forward tried to send it -> NXDOMAIN aa, SOA internal.company.");
-  CHECK(trace.notes[1].find("private: 1.10.in-addr.arpa. is under private zone 10.in-addr.arpa. "
+  CHECK(trace.lines[1].find("private: 1.10.in-addr.arpa. is under private zone 10.in-addr.arpa. "
                             "(built-in: RFC 6303") == 0);
-  CHECK(trace.notes[1].find("-> NXDOMAIN aa, SOA 10.in-addr.arpa.") != std::string::npos);
+  CHECK(trace.lines[1].find("-> NXDOMAIN aa, SOA 10.in-addr.arpa.") != std::string::npos);
 }
 
 TEST_CASE("setup: a handler in every block, stanzas or not; none without private zones") {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dns/query.hpp"
+#include "dns/trace.hpp"
 
 namespace moat::testing {
 
@@ -49,5 +50,14 @@ std::optional<uint16_t> extendedError(const Reply& reply, std::string* extraText
 
 Reply decode(const std::vector<uint8_t>& wire);
 Reply decode(const uint8_t* data, size_t len);
+
+// A Trace that keeps each note as "handler: text", for tests of what `moat explain` prints.
+struct TraceNotes final : dns::Trace {
+  std::vector<std::string> lines;
+  void note(std::string_view handler, std::string text) override {
+    lines.push_back(std::string(handler) + ": " + text);
+  }
+  void outcome(std::string_view, std::string_view) override {}
+};
 
 }  // namespace moat::testing
