@@ -17,11 +17,13 @@
 #include "plugins/file/file.hpp"
 #include "plugins/forward/forward.hpp"
 #include "plugins/health/health.hpp"
+#include "plugins/header/header.hpp"
 #include "plugins/hosts/hosts.hpp"
 #include "plugins/kubernetes/kubernetes.hpp"
 #include "plugins/loadbalance/loadbalance.hpp"
 #include "plugins/log/log.hpp"
 #include "plugins/loop/loop.hpp"
+#include "plugins/minimal/minimal.hpp"
 #include "plugins/nsid/nsid.hpp"
 #include "plugins/plugin.hpp"
 #include "plugins/private/private.hpp"
@@ -61,6 +63,12 @@ const auto kPlugins = std::to_array<PluginSpec>({
     // had cached. Several stanzas per block are its rules, in order.
     {"acl", false, acl::setupAcl},
     {"cache", true, cache::setupCache},
+    // header and minimal after cache, as in plugin.cfg: their onReply runs before cache's, so
+    // the cache keeps the reply as they left it, and a cached reply is not changed twice.
+    // header's later stanzas are ignored with a warning (CoreDNS reads the first with rules);
+    // minimal may be repeated as CoreDNS allows.
+    {"header", false, header::setupHeader},
+    {"minimal", false, minimal::setupMinimal},
     // Answers AXFR/IXFR before the plugins serving the zones see them (they refuse transfers);
     // several stanzas per block, the longest zone match wins, as in CoreDNS.
     {"transfer", false, transfer::setupTransfer},
