@@ -20,6 +20,7 @@
 #include "plugins/header/header.hpp"
 #include "plugins/hosts/hosts.hpp"
 #include "plugins/kubernetes/kubernetes.hpp"
+#include "plugins/local/local.hpp"
 #include "plugins/loadbalance/loadbalance.hpp"
 #include "plugins/log/log.hpp"
 #include "plugins/loop/loop.hpp"
@@ -52,6 +53,10 @@ const auto kPlugins = std::to_array<PluginSpec>({
     {"prometheus", true, prometheus::setupPrometheus},
     {"errors", true, errors::setupErrors},
     {"log", false, log::setupLog},
+    // After log, as in plugin.cfg, and before everything that could send a name upstream: the
+    // local names are answered here and never reach cache, forward or the egress check.
+    // Several lines are read in order, as CoreDNS reads them.
+    {"local", false, local::setupLocal},
     // any and chaos come right after log, as in plugin.cfg: before acl and cache, so an acl
     // does not stop their answers, and before loadbalance, whose shuffle they never pass
     // (CoreDNS's loadbalance only sees replies of plugins after it). Repeated lines are
