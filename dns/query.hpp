@@ -109,6 +109,9 @@ struct Query {
   const void* route = nullptr;      // the server block chosen for it
   uint16_t position = 0;            // index of the handler that returned Pending or answered
   uint8_t depth = 0;                // 0 for a client's query, n for a subquery n levels down
+  // The first handler the query entered: 0, or past its parent's handler for a subquery that
+  // runs the rest of the parent's chain (only those handlers observe its reply).
+  uint16_t firstPosition = 0;
   Dispatcher* dispatcher = nullptr;
 
   std::span<const uint8_t> requestBytes() const { return {request.data(), requestLen}; }
@@ -144,6 +147,7 @@ struct Query {
     route = nullptr;
     position = 0;
     depth = 0;
+    firstPosition = 0;
     dispatcher = nullptr;
   }
 };
