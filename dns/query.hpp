@@ -77,6 +77,9 @@ struct Query {
   Endpoint client;
   Endpoint local;
   std::chrono::steady_clock::time_point start{};
+  // When the query is given up (the `cancel` plugin; CoreDNS's context deadline): a plugin that
+  // waits on the network starts nothing new past it. Zero: no deadline.
+  std::chrono::steady_clock::time_point deadline{};
   unsigned worker = 0;     // index of the worker (event loop) that owns this query
   uint16_t listener = 0;   // which configured listener received it (routes to its server blocks)
 
@@ -133,6 +136,7 @@ struct Query {
   // Clears per-query state for reuse; keeps buffer capacity.
   void reset() {
     requestLen = 0;
+    deadline = {};
     reply.clear();
     finalized = false;
     chainReplySize = 0;

@@ -208,6 +208,7 @@ void ChainRunner::adopt(Subquery& s, dns::Query& parent, SubqueryClient& client)
   q.client = parent.client;
   q.local = parent.local;
   q.start = parent.start;
+  q.deadline = parent.deadline;  // the parent's client gives up on both at once
   q.worker = parent.worker;
   q.listener = parent.listener;
   q.depth = static_cast<uint8_t>(parent.depth + 1);

@@ -11,6 +11,7 @@
 #include "plugins/auto/auto.hpp"
 #include "plugins/bind/bind.hpp"
 #include "plugins/bufsize/bufsize.hpp"
+#include "plugins/cancel/cancel.hpp"
 #include "plugins/cache/cache.hpp"
 #include "plugins/chaos/chaos.hpp"
 #include "plugins/dns64/dns64.hpp"
@@ -42,6 +43,8 @@ namespace moat::plugins {
 namespace {
 
 const auto kPlugins = std::to_array<PluginSpec>({
+    // First, as in plugin.cfg: the deadline is on the query before any plugin could wait.
+    {"cancel", false, cancel::setupCancel},
     {"reload", true, reload::setupReload},
     // First on the query path, as in plugin.cfg: nsid's onReply then runs last, on the reply
     // the client gets, cached and forwarded ones included.

@@ -72,18 +72,20 @@ bool Dns64::intercepts(const dns::Query& q) const {
 
 Verdict Dns64::onQuery(dns::Query& q) {
   if (!intercepts(q)) {
-    if (q.trace != nullptr && q.view.question.qtype == dns::rrtype::AAAA) {
-      note(q, "an IPv4 client (no allow_ipv4): passed on untranslated");
+    if (q.trace != nullptr) {
+      note(q, q.view.question.qtype == dns::rrtype::AAAA && q.view.question.qclass == dns::rrclass::IN
+                  ? "AAAA question from an IPv4 client (no allow_ipv4): passed on untranslated"
+                  : "not an AAAA question of class IN: passed on");
     }
-    return Verdict::Next;
-  }
-  if (q.dispatcher == nullptr || !static_cast<Runner*>(q.dispatcher)->subqueryNext(q, rest_)) {
-    note(q, "could not ask the plugins after it: passed on untranslated");
     return Verdict::Next;
   }
   if (q.trace != nullptr) {
     note(q, "AAAA question: the plugins after dns64 answer it first, then dns64 decides (prefix " +
                 prefixText(config_) + (config_.translateAll ? ", translate_all" : "") + ")");
+  }
+  if (q.dispatcher == nullptr || !static_cast<Runner*>(q.dispatcher)->subqueryNext(q, rest_)) {
+    note(q, "could not ask the plugins after it: passed on untranslated");
+    return Verdict::Next;
   }
   return Verdict::Pending;
 }
