@@ -168,3 +168,59 @@ int appendAnswersExpanded(MessageWriter& w, std::span<const uint8_t> from, Secti
 }
 
 }  // namespace moat::dns
+
+namespace moat::dns {
+
+size_t appendNameExpanded(std::vector<uint8_t>& out, std::span<const uint8_t> msg, size_t off) {
+  const size_t mark = out.size();
+  const NameEnd end = followName(msg, off, [&](size_t at) {
+    if (msg[at] > kMaxLabelLen) return;  // a pointer
+    out.insert(out.end(), msg.begin() + static_cast<long>(at), msg.begin() + static_cast<long>(at + 1 + msg[at]));
+  });
+  if (end.error != WireError::None) {
+    out.resize(mark);
+    return 0;
+  }
+  return end.end;
+}
+
+bool appendRecordExpanded(std::vector<uint8_t>& out, std::span<const uint8_t> from, const Record& rec,
+                          Section section) {
+  const size_t mark = out.size();
+  auto fail = [&] {
+    out.resize(mark);
+    return false;
+  };
+  if (out.size() < kHeaderSize || appendNameExpanded(out, from, rec.start) == 0) return fail();
+  const size_t fixed = out.size();
+  out.resize(fixed + 10);
+  put16(out.data() + fixed, rec.type);
+  put16(out.data() + fixed + 2, rec.klass);
+  put32(out.data() + fixed + 4, rec.ttl);
+  const size_t rd = rec.rdata(), end = rec.end();
+  auto bytes = [&](size_t a, size_t b) {
+    out.insert(out.end(), from.begin() + static_cast<long>(a), from.begin() + static_cast<long>(b));
+  };
+  const NameLayout layout = layoutOf(rec.type);
+  if (layout.names == 0) {
+    bytes(rd, end);
+  } else {
+    if (layout.prefix > rec.rdlength) return fail();
+    bytes(rd, rd + layout.prefix);
+    size_t at = rd + layout.prefix;
+    for (int n = 0; n < layout.names; ++n) {
+      at = appendNameExpanded(out, from, at);
+      if (at == 0 || at > end) return fail();
+    }
+    if (at + layout.suffix != end) return fail();
+    bytes(at, end);
+  }
+  const size_t rdlength = out.size() - fixed - 10;
+  if (rdlength > 0xFFFF) return fail();
+  put16(out.data() + fixed + 8, static_cast<uint16_t>(rdlength));
+  uint8_t* count = out.data() + kQdCountOffset + 2 * static_cast<size_t>(section);
+  put16(count, static_cast<uint16_t>(get16(count) + 1));
+  return true;
+}
+
+}  // namespace moat::dns

@@ -46,6 +46,20 @@ size_t readName(std::span<const uint8_t> msg, size_t off, std::vector<uint8_t>& 
 // appends nothing) when `from` is malformed.
 int appendAnswersExpanded(MessageWriter& w, std::span<const uint8_t> from, Section section);
 
+struct Record;
+
+// Appends the name at `off` in `msg` to `out` with its pointers expanded. Returns the offset just
+// past the name as stored at `off`, or 0 (out unchanged) when it is malformed. Allocates nothing
+// when `out` has the capacity: for the query path.
+size_t appendNameExpanded(std::vector<uint8_t>& out, std::span<const uint8_t> msg, size_t off);
+
+// Appends record `rec` of message `from` (found by a RecordWalker) to the message being built in
+// `out`, in `section`, with its names expanded as appendAnswersExpanded writes them, and counts
+// it in `out`'s header. False (out unchanged) when the record is malformed. Allocates nothing
+// when `out` has the capacity.
+bool appendRecordExpanded(std::vector<uint8_t>& out, std::span<const uint8_t> from, const Record& rec,
+                          Section section);
+
 // Appends an OPT RR (version 0, our UDP size, the DO bit echoed) and bumps ARCOUNT.
 void appendOpt(std::vector<uint8_t>& msg, uint16_t udpSize, bool dnssecOk);
 

@@ -77,6 +77,9 @@ struct Query {
   Endpoint client;
   Endpoint local;
   std::chrono::steady_clock::time_point start{};
+  // When the query is given up (the `cancel` plugin; CoreDNS's context deadline): a plugin that
+  // waits on the network starts nothing new past it. Zero: no deadline.
+  std::chrono::steady_clock::time_point deadline{};
   unsigned worker = 0;     // index of the worker (event loop) that owns this query
   uint16_t listener = 0;   // which configured listener received it (routes to its server blocks)
 
@@ -109,6 +112,9 @@ struct Query {
   const void* route = nullptr;      // the server block chosen for it
   uint16_t position = 0;            // index of the handler that returned Pending or answered
   uint8_t depth = 0;                // 0 for a client's query, n for a subquery n levels down
+  // The first handler the query entered: 0, or past its parent's handler for a subquery that
+  // runs the rest of the parent's chain (only those handlers observe its reply).
+  uint16_t firstPosition = 0;
   Dispatcher* dispatcher = nullptr;
 
   std::span<const uint8_t> requestBytes() const { return {request.data(), requestLen}; }
@@ -130,6 +136,7 @@ struct Query {
   // Clears per-query state for reuse; keeps buffer capacity.
   void reset() {
     requestLen = 0;
+    deadline = {};
     reply.clear();
     finalized = false;
     chainReplySize = 0;
@@ -144,6 +151,7 @@ struct Query {
     route = nullptr;
     position = 0;
     depth = 0;
+    firstPosition = 0;
     dispatcher = nullptr;
   }
 };

@@ -139,7 +139,7 @@ void ChainRunner::finish(dns::Query& q, const Chain& chain, size_t last) {
   dns::finalizeReply(q.reply, q.view, q.proto);
   q.finalized = true;
   const bool notify = q.view.header.opcode() == dns::opcode::Notify;
-  for (size_t j = last + 1; j-- > 0;) {
+  for (size_t j = last + 1; j-- > q.firstPosition;) {
     if (chain.observes[j] && (!notify || chain.notify[j])) chain.handlers[j]->onReply(q);
   }
   q.sink->sendReply(q);
@@ -185,45 +185,77 @@ namespace moat::plugins {
 // parent's listener, so routing, the chain and forward treat it as any other query. It starts
 // only after the parent's handler returned Pending: a reply that comes back synchronously (hosts
 // answering, say) then resumes a parent that is already parked.
+ChainRunner::Subquery* ChainRunner::acquire(const dns::Query& parent) {
+  if (parent.depth >= kMaxDepth) return nullptr;
+  WorkerSlot& slot = slots_[parent.worker];
+  if (!slot.freeSubqueries.empty()) {
+    Subquery* s = slot.freeSubqueries.back();
+    slot.freeSubqueries.pop_back();
+    return s;
+  }
+  if (slot.subqueries.size() >= kMaxSubqueries) return nullptr;
+  slot.subqueries.push_back(std::make_unique<Subquery>());
+  Subquery* s = slot.subqueries.back().get();
+  s->runner = this;
+  s->worker = parent.worker;
+  return s;
+}
+
+// The request is already in s.query; the rest is the parent's, one level deeper.
+void ChainRunner::adopt(Subquery& s, dns::Query& parent, SubqueryClient& client) {
+  dns::Query& q = s.query;
+  q.proto = parent.proto;
+  q.client = parent.client;
+  q.local = parent.local;
+  q.start = parent.start;
+  q.deadline = parent.deadline;  // the parent's client gives up on both at once
+  q.worker = parent.worker;
+  q.listener = parent.listener;
+  q.depth = static_cast<uint8_t>(parent.depth + 1);
+  q.trace = parent.trace;  // explain follows the subquery through the chain too
+  q.sink = &s;
+  q.dispatcher = this;
+  s.parent = &parent;
+  s.client = &client;
+  slots_[parent.worker].queued.push_back(&s);
+}
+
 bool ChainRunner::subquery(dns::Query& parent, std::span<const uint8_t> name, uint16_t type,
                            SubqueryClient& client) {
-  if (parent.depth >= kMaxDepth || name.empty() || name.size() > dns::kMaxNameLen) return false;
-  WorkerSlot& slot = slots_[parent.worker];
-  Subquery* s = nullptr;
-  if (!slot.freeSubqueries.empty()) {
-    s = slot.freeSubqueries.back();
-    slot.freeSubqueries.pop_back();
-  } else if (slot.subqueries.size() < kMaxSubqueries) {
-    slot.subqueries.push_back(std::make_unique<Subquery>());
-    s = slot.subqueries.back().get();
-    s->runner = this;
-    s->worker = parent.worker;
-  } else {
-    return false;
-  }
+  if (name.empty() || name.size() > dns::kMaxNameLen) return false;
+  Subquery* s = acquire(parent);
+  if (s == nullptr) return false;
   dns::Query& q = s->query;
   q.reset();
   if (!q.loadQuestion(parent.view.header.id, name, type)) {
     release(*s);
     return false;
   }
-  q.proto = parent.proto;
-  q.client = parent.client;
-  q.local = parent.local;
-  q.start = parent.start;
-  q.worker = parent.worker;
-  q.listener = parent.listener;
-  q.depth = static_cast<uint8_t>(parent.depth + 1);
-  q.trace = parent.trace;  // explain follows the subquery through the chain too
-  if (q.trace != nullptr) {
-    q.trace->note("subquery", dns::nameToText(name) + " type " + std::to_string(type) +
-                                  " through the whole server");
+  s->next = false;
+  if (parent.trace != nullptr) {
+    parent.trace->note("subquery", dns::nameToText(name) + " type " + std::to_string(type) +
+                                       " through the whole server");
   }
-  q.sink = s;
-  q.dispatcher = this;
-  s->parent = &parent;
-  s->client = &client;
-  slot.queued.push_back(s);
+  adopt(*s, parent, client);
+  return true;
+}
+
+bool ChainRunner::subqueryNext(dns::Query& parent, SubqueryClient& client) {
+  if (parent.route == nullptr) return false;
+  Subquery* s = acquire(parent);
+  if (s == nullptr) return false;
+  dns::Query& q = s->query;
+  q.reset();
+  std::copy_n(parent.request.begin(), parent.requestLen, q.request.begin());
+  q.requestLen = parent.requestLen;
+  if (dns::parseQuery(q.requestBytes(), q.view) != dns::ParseStatus::Ok) {
+    release(*s);
+    return false;
+  }
+  s->next = true;
+  q.route = parent.route;
+  if (parent.trace != nullptr) parent.trace->note("subquery", "the same question through the rest of the chain");
+  adopt(*s, parent, client);
   return true;
 }
 
@@ -232,7 +264,15 @@ void ChainRunner::startQueued(unsigned worker) {
   while (!queued.empty()) {
     Subquery* s = queued.back();
     queued.pop_back();
-    dispatch(s->query);
+    if (!s->next) {
+      dispatch(s->query);
+      continue;
+    }
+    // The parent is parked now, so its position names the handler that asked.
+    const auto& chain = *static_cast<const Chain*>(s->query.route);
+    const auto from = static_cast<uint16_t>(s->parent->position + 1u);
+    s->query.firstPosition = from;
+    run(s->query, chain, from);
   }
 }
 
@@ -246,9 +286,17 @@ void ChainRunner::release(Subquery& s) {
 void ChainRunner::Subquery::sendReply(dns::Query& q) {
   dns::Query* p = parent;
   SubqueryClient* c = client;
+  if (next) {
+    // The rest of the chain is the parent's own: what went wrong there is the parent's error.
+    p->error = q.error;
+    p->errorPlugin = q.errorPlugin;
+    p->egressBlocked = q.egressBlocked;
+  }
   // The reply is handed over before the slot is reused; the client copies what it needs.
   c->onSubquery(*p, q.reply);
   runner->release(*this);
+  // A subquery the client asked for from onSubquery (its parent already parked).
+  runner->startQueued(worker);
 }
 
 void ChainRunner::Subquery::dropQuery(dns::Query&) {
@@ -256,6 +304,7 @@ void ChainRunner::Subquery::dropQuery(dns::Query&) {
   SubqueryClient* c = client;
   c->onSubquery(*p, {});
   runner->release(*this);
+  runner->startQueued(worker);
 }
 
 }  // namespace moat::plugins

@@ -84,6 +84,7 @@ class ChainRunner final : public Runner {
   void resume(dns::Query& q, Verdict verdict) override;
   bool subquery(dns::Query& parent, std::span<const uint8_t> name, uint16_t type,
                 SubqueryClient& client) override;
+  bool subqueryNext(dns::Query& parent, SubqueryClient& client) override;
 
   uint64_t refusedNoZone() const;
   uint64_t offTheEnd() const;
@@ -100,6 +101,7 @@ class ChainRunner final : public Runner {
     dns::Query query;
     dns::Query* parent = nullptr;
     SubqueryClient* client = nullptr;
+    bool next = false;  // runs the rest of the parent's chain (subqueryNext), not the server
     void sendReply(dns::Query& q) override;
     void dropQuery(dns::Query& q) override;
   };
@@ -113,6 +115,8 @@ class ChainRunner final : public Runner {
     std::vector<Subquery*> queued;  // asked for during onQuery; started once the parent is Pending
   };
 
+  Subquery* acquire(const dns::Query& parent);
+  void adopt(Subquery& s, dns::Query& parent, SubqueryClient& client);
   void startQueued(unsigned worker);
   void release(Subquery& s);
 

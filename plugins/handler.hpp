@@ -68,6 +68,20 @@ class Runner : public dns::Dispatcher {
   // cannot start (nesting too deep, no capacity): answer without it.
   virtual bool subquery(dns::Query& parent, std::span<const uint8_t> name, uint16_t type,
                         SubqueryClient& client) = 0;
+
+  // Runs the handlers after the caller in the parent's chain on a copy of the parent's request
+  // (EDNS and all) and hands their reply to `client` instead of the parent's client: CoreDNS's
+  // Next.ServeDNS with a nonwriter, how dns64 reads what the plugins after it answer. Those
+  // handlers observe that reply (cache stores it); the ones before the caller only see the
+  // parent's. An error a handler or the runner recorded (q.error, egressBlocked) becomes the
+  // parent's before onSubquery runs. Same contract as subquery: the caller returns Pending and
+  // resumes from onSubquery; false when it cannot start. onSubquery may ask for another
+  // subquery: it starts once onSubquery returns.
+  virtual bool subqueryNext(dns::Query& parent, SubqueryClient& client) {
+    (void)parent;
+    (void)client;
+    return false;
+  }
 };
 
 // A pending handler finishes a query through this (Next continues with the following handler).

@@ -11,8 +11,10 @@
 #include "plugins/auto/auto.hpp"
 #include "plugins/bind/bind.hpp"
 #include "plugins/bufsize/bufsize.hpp"
+#include "plugins/cancel/cancel.hpp"
 #include "plugins/cache/cache.hpp"
 #include "plugins/chaos/chaos.hpp"
+#include "plugins/dns64/dns64.hpp"
 #include "plugins/errors/errors.hpp"
 #include "plugins/file/file.hpp"
 #include "plugins/forward/forward.hpp"
@@ -41,6 +43,8 @@ namespace moat::plugins {
 namespace {
 
 const auto kPlugins = std::to_array<PluginSpec>({
+    // First, as in plugin.cfg: the deadline is on the query before any plugin could wait.
+    {"cancel", false, cancel::setupCancel},
     {"reload", true, reload::setupReload},
     // First on the query path, as in plugin.cfg: nsid's onReply then runs last, on the reply
     // the client gets, cached and forwarded ones included.
@@ -57,6 +61,10 @@ const auto kPlugins = std::to_array<PluginSpec>({
     // local names are answered here and never reach cache, forward or the egress check.
     // Several lines are read in order, as CoreDNS reads them.
     {"local", false, local::setupLocal},
+    // Right after local, as in plugin.cfg: it sees what every plugin after it answers to an
+    // AAAA question (cache included), and asks the whole server for A when that has no AAAA.
+    // Several lines are read in order, as CoreDNS reads them.
+    {"dns64", false, dns64::setupDns64},
     // any and chaos come right after log, as in plugin.cfg: before acl and cache, so an acl
     // does not stop their answers, and before loadbalance, whose shuffle they never pass
     // (CoreDNS's loadbalance only sees replies of plugins after it). Repeated lines are

@@ -150,6 +150,7 @@ class Harness {
     moat::testing::loadQuery(q, moat::testing::makeQuery(spec), proto);
     q.dispatcher = &runner;
     q.worker = 0;
+    if (cancelAfter.count() > 0) q.deadline = std::chrono::steady_clock::now() + cancelAfter;
     Outcome o;
     o.query = &q;
     began = std::chrono::steady_clock::now();
@@ -195,6 +196,9 @@ class Harness {
   const UpstreamState& upstream(size_t stanza, size_t index) const {
     return *forward->shared().stanzas.at(stanza)->upstreams.at(index);
   }
+
+  // When above zero, each query started gets a deadline this far ahead (as `cancel` sets one).
+  std::chrono::milliseconds cancelAfter{0};
 
   boost::asio::io_context io;
   std::vector<boost::asio::io_context*> loops{&io};

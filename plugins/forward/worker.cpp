@@ -123,6 +123,9 @@ Verdict Worker::begin(dns::Query& q, uint32_t s) {
   slot.overTcp = false;
   slot.udpIdHeld = false;
   slot.overallDeadline = Clock::now() + kOverallTimeout;
+  // `cancel`'s deadline, when sooner: like CoreDNS's context, it stops the next attempt, not
+  // the one in flight.
+  if (q.deadline != Clock::time_point{} && q.deadline < slot.overallDeadline) slot.overallDeadline = q.deadline;
   fillOrder(slot, st);
   auto v = step(*index);
   return v ? *v : Verdict::Pending;
