@@ -13,6 +13,7 @@ using testing::Harness;
 using testing::block;
 using testing::hasA;
 using testing::query;
+using testing::rejected;
 using Mode = FakeUpstream::Mode;
 
 
@@ -205,10 +206,6 @@ TEST_CASE("forward: max_concurrent answers REFUSED beyond the limit") {
   CHECK(first.reply.rcode == 2);
   silent.setMode(Mode::Answer);
   CHECK(h.ask(query("three.example.")).reply.rcode == 0);
-}
-
-uint64_t rejected(const Harness& h, Reject why) {
-  return h.stats().rejected[static_cast<size_t>(why)].load();
 }
 
 TEST_CASE("forward: spoofed replies are ignored") {

@@ -19,11 +19,8 @@ using testing::Harness;
 using testing::block;
 using testing::hasA;
 using testing::query;
+using testing::rejected;
 using namespace std::chrono_literals;
-
-uint64_t rejected(const Harness& h, Reject why) {
-  return h.stats().rejected[static_cast<size_t>(why)].load();
-}
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });

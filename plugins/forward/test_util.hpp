@@ -227,4 +227,7 @@ inline bool hasA(const moat::testing::Reply& r, const std::string& address) {
   return false;
 }
 
+// How many replies worker 0 rejected for `why`.
+inline uint64_t rejected(const Harness& h, Reject why) { return h.stats().rejected[static_cast<size_t>(why)].load(); }
+
 }  // namespace moat::plugins::forward::testing

@@ -44,7 +44,7 @@ double mtimeOf(const std::string& path) {
   return static_cast<double>(st.st_mtim.tv_sec) + static_cast<double>(st.st_mtim.tv_nsec) / 1e9;
 }
 
-std::shared_ptr<Hosts> make(const TempDir& dir, std::initializer_list<std::string_view> block) {
+std::shared_ptr<Hosts> makeHosts(const TempDir& dir, std::initializer_list<std::string_view> block) {
   Setup s(directive("hosts hosts.txt", block), {"example.org."}, dir.path());
   auto h = setupHosts(s.ctx);
   REQUIRE(h.ok());
@@ -57,7 +57,7 @@ TEST_CASE("hosts metrics: entries of file and inline lines, and the file's mtime
                                      "10.0.0.1 a.example.org\n"
                                      "10.0.0.2 b.example.org alias.example.org\n"
                                      "10.0.0.3 outside.example.com\n");  // not in the zones: dropped
-  auto h = make(dir, {"10.0.0.9 c.example.org"});
+  auto h = makeHosts(dir, {"10.0.0.9 c.example.org"});
   const auto all = collected(*h);
   auto entries = find(all, "coredns_hosts_entries", {{"hostsfile", path}});
   REQUIRE(entries);
@@ -76,7 +76,7 @@ TEST_CASE("hosts metrics: entries of file and inline lines, and the file's mtime
 TEST_CASE("hosts metrics: no_reverse counts addresses per name only") {
   TempDir dir;
   const std::string path = dir.write("hosts.txt", "10.0.0.1 a.example.org b.example.org\n");
-  auto h = make(dir, {"no_reverse"});
+  auto h = makeHosts(dir, {"no_reverse"});
   auto entries = find(collected(*h), "coredns_hosts_entries", {{"hostsfile", path}});
   REQUIRE(entries);
   CHECK(entries->value == 2);
@@ -85,7 +85,7 @@ TEST_CASE("hosts metrics: no_reverse counts addresses per name only") {
 TEST_CASE("hosts metrics: a re-read file updates both series") {
   TempDir dir;
   const std::string path = dir.write("hosts.txt", "10.0.0.1 a.example.org\n");
-  auto h = make(dir, {"reload 20ms"});
+  auto h = makeHosts(dir, {"reload 20ms"});
   REQUIRE(find(collected(*h), "coredns_hosts_entries", {{"hostsfile", path}})->value == 2);
   dir.write("hosts.txt", "10.0.0.1 a.example.org\n10.0.0.2 b.example.org\n10.0.0.3 c.example.org\n");
   std::filesystem::last_write_time(path, std::filesystem::last_write_time(path) + 10s);
@@ -102,7 +102,7 @@ TEST_CASE("hosts metrics: a re-read file updates both series") {
 
 TEST_CASE("hosts metrics: a file that was never read has no series") {
   TempDir dir;
-  auto h = make(dir, {"10.0.0.9 c.example.org"});  // hosts.txt does not exist
+  auto h = makeHosts(dir, {"10.0.0.9 c.example.org"});  // hosts.txt does not exist
   CHECK(collected(*h).empty());
 }
 
@@ -111,8 +111,8 @@ TEST_CASE("hosts metrics: several hosts sources keep the newest mtime") {
   const std::string oldPath = older.write("hosts.txt", "10.0.0.1 a.example.org\n");
   std::filesystem::last_write_time(oldPath, std::filesystem::last_write_time(oldPath) - 3600s);
   const std::string newPath = newer.write("hosts.txt", "10.0.0.1 a.example.org\n");
-  auto second = make(newer, {});
-  auto first = make(older, {});  // registered last, but its file is older
+  auto second = makeHosts(newer, {});
+  auto first = makeHosts(older, {});  // registered last, but its file is older
   auto all = collectMetricSources();
   auto stamp = find(all, "coredns_hosts_reload_timestamp_seconds", {});
   REQUIRE(stamp);

@@ -34,7 +34,7 @@ bool eventually(Handler& h, const std::string& name, const Strings& want) {
   return false;
 }
 
-std::shared_ptr<Hosts> make(const TempDir& dir, std::string_view reload) {
+std::shared_ptr<Hosts> makeReloading(const TempDir& dir, std::string_view reload) {
   Setup s(directive("hosts hosts.txt", {"reload " + std::string(reload)}), {"example.org."},
           dir.path());
   auto h = setupHosts(s.ctx);
@@ -45,7 +45,7 @@ std::shared_ptr<Hosts> make(const TempDir& dir, std::string_view reload) {
 TEST_CASE("reload: a changed file is picked up") {
   TempDir dir;
   std::string path = dir.write("hosts.txt", "10.0.0.1 a.example.org\n");
-  auto h = make(dir, "50ms");
+  auto h = makeReloading(dir, "50ms");
   CHECK(answerFor(*h, "a.example.org.") == Strings{"a.example.org. 3600 IN A 10.0.0.1"});
 
   dir.write("hosts.txt", "10.0.0.22 a.example.org\n10.0.0.3 b.example.org\n");
@@ -72,7 +72,7 @@ TEST_CASE("reload: a changed file is picked up") {
 
 TEST_CASE("reload: a file that appears after start is loaded") {
   TempDir dir;
-  auto h = make(dir, "50ms");
+  auto h = makeReloading(dir, "50ms");
   CHECK(answerFor(*h, "late.example.org.").empty());  // SERVFAIL: no such name yet
   dir.write("hosts.txt", "10.0.0.9 late.example.org\n");
   CHECK(eventually(*h, "late.example.org.", {"late.example.org. 3600 IN A 10.0.0.9"}));
@@ -81,7 +81,7 @@ TEST_CASE("reload: a file that appears after start is loaded") {
 TEST_CASE("reload 0: the file is read once") {
   TempDir dir;
   dir.write("hosts.txt", "10.0.0.1 a.example.org\n");
-  auto h = make(dir, "0");
+  auto h = makeReloading(dir, "0");
   dir.write("hosts.txt", "10.0.0.2 a.example.org\n# longer now\n");
   std::this_thread::sleep_for(200ms);
   CHECK(answerFor(*h, "a.example.org.") == Strings{"a.example.org. 3600 IN A 10.0.0.1"});
@@ -90,7 +90,7 @@ TEST_CASE("reload 0: the file is read once") {
 TEST_CASE("reload: refresh reports whether anything changed") {
   TempDir dir;
   std::string path = dir.write("hosts.txt", "10.0.0.1 a.example.org\n");
-  auto h = make(dir, "0");
+  auto h = makeReloading(dir, "0");
   auto first = h->index();
   CHECK_FALSE(h->store().refresh());
   CHECK(h->index() == first);
@@ -147,7 +147,7 @@ TEST_CASE("reload: workers keep answering while the index is swapped under them"
 TEST_CASE("reload: a replaced index is freed once no worker uses it") {
   TempDir dir;
   dir.write("hosts.txt", "10.0.0.1 a.example.org\n");
-  auto h = make(dir, "20ms");
+  auto h = makeReloading(dir, "20ms");
   CHECK(answerFor(*h, "a.example.org.") == Strings{"a.example.org. 3600 IN A 10.0.0.1"});
   std::weak_ptr<const Index> old = h->index();
   dir.write("next.txt", "10.0.0.2 a.example.org\n");
@@ -162,7 +162,7 @@ TEST_CASE("reload: a replaced index is freed once no worker uses it") {
 TEST_CASE("reload: destroying the handler stops the poller at once") {
   TempDir dir;
   dir.write("hosts.txt", "10.0.0.1 a.example.org\n");
-  auto h = make(dir, "1h");
+  auto h = makeReloading(dir, "1h");
   auto start = std::chrono::steady_clock::now();
   h.reset();
   CHECK(std::chrono::steady_clock::now() - start < 1s);

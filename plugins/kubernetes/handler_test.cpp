@@ -10,7 +10,7 @@ namespace {
 using namespace testing;
 namespace rr = dns::rrtype;
 
-const std::string kHead = "cluster.local in-addr.arpa ip6.arpa";
+const std::string kClusterZones = "cluster.local in-addr.arpa ip6.arpa";
 
 // A denial: rcode, AA, no answer, the zone's SOA in authority.
 void denied(Handler& h, const std::string& name, uint16_t type, int rcode,
@@ -27,7 +27,7 @@ void denied(Handler& h, const std::string& name, uint16_t type, int rcode,
 }
 
 TEST_CASE("handler: NXDOMAIN vs NODATA") {
-  auto h = makeHandler(kHead);
+  auto h = makeHandler(kClusterZones);
   constexpr uint16_t kHinfo = 13, kCaa = 257;
   struct Case {
     const char* name;
@@ -82,7 +82,7 @@ TEST_CASE("handler: NXDOMAIN vs NODATA") {
 }
 
 TEST_CASE("handler: zone transfers are refused, unwritten as in CoreDNS") {
-  auto h = makeHandler(kHead);
+  auto h = makeHandler(kClusterZones);
   for (uint16_t type : {rr::AXFR, rr::IXFR}) {
     auto r = ask(*h, "cluster.local.", type);
     REQUIRE(r.verdict == Verdict::Answered);
@@ -100,7 +100,7 @@ TEST_CASE("handler: names outside the zones are the next plugin's") {
 }
 
 TEST_CASE("handler: answers keep the query's spelling; object names come out as stored") {
-  auto h = makeHandler(kHead, {"ignore empty_service"});
+  auto h = makeHandler(kClusterZones, {"ignore empty_service"});
   auto a = ask(*h, "SvC1.TeStNs.SvC.cLuStEr.LoCaL.", rr::A);
   CHECK(a.reply.answer == Strings{"SvC1.TeStNs.SvC.cLuStEr.LoCaL. 5 IN A 10.0.0.1"});
 
@@ -109,7 +109,7 @@ TEST_CASE("handler: answers keep the query's spelling; object names come out as 
                                     "svc1.testns.svc.cLuStEr.LoCaL."});
   CHECK(srv.reply.additional == Strings{"svc1.testns.svc.cLuStEr.LoCaL. 5 IN A 10.0.0.1"});
 
-  auto plain = makeHandler(kHead);  // MixedCase has no endpoints: not with ignore empty_service
+  auto plain = makeHandler(kClusterZones);  // MixedCase has no endpoints: not with ignore empty_service
   auto mixed = ask(*plain, "mixedcase.testns.svc.cluster.local.", rr::SRV);
   CHECK(mixed.reply.answer == Strings{"mixedcase.testns.svc.cluster.local. 5 IN SRV 0 100 80 "
                                       "MixedCase.testns.svc.cluster.local."});
@@ -132,7 +132,7 @@ TEST_CASE("handler: answers keep the query's spelling; object names come out as 
 
 TEST_CASE("handler: fallthrough only for names that do not exist, within its zones") {
   SUBCASE("every zone") {
-    auto h = makeHandler(kHead, {"fallthrough"});
+    auto h = makeHandler(kClusterZones, {"fallthrough"});
     CHECK(ask(*h, "bogus.testns.svc.cluster.local.", rr::A).verdict == Verdict::Next);
     CHECK(ask(*h, "9.9.9.9.in-addr.arpa.", rr::PTR).verdict == Verdict::Next);
     // NODATA never falls through.
@@ -140,7 +140,7 @@ TEST_CASE("handler: fallthrough only for names that do not exist, within its zon
     CHECK(ask(*h, "svc1.testns.svc.cluster.local.", rr::A).verdict == Verdict::Answered);
   }
   SUBCASE("reverse zones only, as kubeadm writes it") {
-    auto h = makeHandler(kHead, {"fallthrough in-addr.arpa ip6.arpa"});
+    auto h = makeHandler(kClusterZones, {"fallthrough in-addr.arpa ip6.arpa"});
     CHECK(ask(*h, "9.9.9.9.in-addr.arpa.", rr::PTR).verdict == Verdict::Next);
     CHECK(ask(*h, "1.0.0.10.in-addr.arpa.", rr::PTR).verdict == Verdict::Answered);
     denied(*h, "bogus.testns.svc.cluster.local.", rr::A, kNxDomain);
@@ -148,7 +148,7 @@ TEST_CASE("handler: fallthrough only for names that do not exist, within its zon
 }
 
 TEST_CASE("handler: namespaces limits what is exposed, PTR included") {
-  auto h = makeHandler(kHead, {"namespaces testns"});
+  auto h = makeHandler(kClusterZones, {"namespaces testns"});
   CHECK(ask(*h, "svc1.testns.svc.cluster.local.", rr::A).reply.answer.size() == 1);
   denied(*h, "svc2.other.svc.cluster.local.", rr::A, kNxDomain);
   denied(*h, "other.svc.cluster.local.", rr::A, kNxDomain);
@@ -159,14 +159,14 @@ TEST_CASE("handler: namespaces limits what is exposed, PTR included") {
 
 TEST_CASE("handler: ignore empty_service and noendpoints") {
   SUBCASE("ignore empty_service: ClusterIP services without ready addresses vanish") {
-    auto h = makeHandler(kHead, {"ignore empty_service"});
+    auto h = makeHandler(kClusterZones, {"ignore empty_service"});
     denied(*h, "svc-empty.testns.svc.cluster.local.", rr::A, kNxDomain);
     CHECK(ask(*h, "svc1.testns.svc.cluster.local.", rr::A).reply.answer.size() == 1);
     CHECK(ask(*h, "external.testns.svc.cluster.local.", rr::A).reply.answer.size() == 1);
     CHECK(ask(*h, "hdls1.testns.svc.cluster.local.", rr::A).reply.answer.size() == 3);
   }
   SUBCASE("noendpoints: headless and endpoint names are gone") {
-    auto h = makeHandler(kHead, {"noendpoints"});
+    auto h = makeHandler(kClusterZones, {"noendpoints"});
     denied(*h, "hdls1.testns.svc.cluster.local.", rr::A, kNxDomain);
     denied(*h, "172-0-0-10.svc1.testns.svc.cluster.local.", rr::A, kNxDomain);
     denied(*h, "2.0.0.172.in-addr.arpa.", rr::PTR, kNxDomain, "in-addr.arpa.");
@@ -175,13 +175,13 @@ TEST_CASE("handler: ignore empty_service and noendpoints") {
 }
 
 TEST_CASE("handler: zonal names; objects carry no topology, so pin is empty, prefer is all") {
-  auto h = makeHandler(kHead, {"zonal"});
+  auto h = makeHandler(kClusterZones, {"zonal"});
   denied(*h, "eu-1a.pin._zone.hdls1.testns.svc.cluster.local.", rr::A, kNoError);
   denied(*h, "eu-1a.pin._zone.hdls1.testns.svc.cluster.local.", rr::TXT, kNoError);
   CHECK(ask(*h, "eu-1a.prefer._zone.hdls1.testns.svc.cluster.local.", rr::A).reply.answer.size() ==
         3);
   denied(*h, "eu-1a.pin._zone.svc1.testns.svc.cluster.local.", rr::A, kNxDomain);
-  auto off = makeHandler(kHead);
+  auto off = makeHandler(kClusterZones);
   denied(*off, "eu-1a.pin._zone.hdls1.testns.svc.cluster.local.", rr::A, kNxDomain);
 }
 
@@ -193,7 +193,7 @@ TEST_CASE("handler: multicluster zones have no ServiceImports in object files") 
 }
 
 TEST_CASE("handler: before the objects load, would-be NXDOMAINs are SERVFAIL") {
-  auto h = makeHandler(kHead, {}, nullptr);
+  auto h = makeHandler(kClusterZones, {}, nullptr);
   CHECK_FALSE(h->ready());
   auto r = ask(*h, "svc1.testns.svc.cluster.local.", rr::A);
   CHECK(r.reply.rcode == kServFail);
@@ -202,7 +202,7 @@ TEST_CASE("handler: before the objects load, would-be NXDOMAINs are SERVFAIL") {
   // What needs no objects still answers.
   CHECK(ask(*h, "dns-version.cluster.local.", rr::TXT).reply.answer.size() == 1);
   CHECK(ask(*h, "cluster.local.", rr::SOA).reply.answer.size() == 1);
-  CHECK(makeHandler(kHead)->ready());
+  CHECK(makeHandler(kClusterZones)->ready());
 }
 
 }  // namespace

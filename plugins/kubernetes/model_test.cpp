@@ -2,14 +2,12 @@
 
 #include <doctest/doctest.h>
 
+#include "plugins/kubernetes/ip_test_util.hpp"
+
 namespace moat::plugins::kubernetes {
 namespace {
 
-Ip ip(std::string_view text) {
-  auto v = Ip::parse(text);
-  REQUIRE(v);
-  return *v;
-}
+using testing::ip;
 
 EndpointAddress addr(std::string_view text, std::string hostname = {}, bool ready = true,
                      std::string pod = {}) {

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <string>
 
+#include "plugins/kubernetes/ip_test_util.hpp"
 #include "plugins/kubernetes/objects.hpp"
 
 namespace moat::plugins::kubernetes::testing {
@@ -78,12 +79,6 @@ inline ClusterPtr load(const std::string& text, const std::string& file = "objec
 inline std::string loadError(const std::string& text, const std::string& file = "objects.yaml") {
   Loaded l = loadString(text, file);
   return l.error ? l.error->str() : std::string();
-}
-
-inline Ip ip(std::string_view text) {
-  auto v = Ip::parse(text);
-  REQUIRE(v);
-  return *v;
 }
 
 // Routes spdlog's default logger into a string (message text only) for the object's scope.

@@ -16,6 +16,7 @@
 #include "dns/query.hpp"
 #include "plugins/kubernetes/config.hpp"
 #include "plugins/kubernetes/kubernetes.hpp"
+#include "plugins/kubernetes/ip_test_util.hpp"
 #include "plugins/kubernetes/model.hpp"
 #include "tests/support/dns_test_util.hpp"
 
@@ -24,12 +25,6 @@ namespace moat::plugins::kubernetes::testing {
 using Strings = std::vector<std::string>;
 constexpr int kNoError = 0, kServFail = 2, kNxDomain = 3, kRefused = 5;
 constexpr uint32_t kSerial = 1499347823;
-
-inline Ip ip(std::string_view text) {
-  auto v = Ip::parse(text);
-  REQUIRE(v);
-  return *v;
-}
 
 inline EndpointAddress addr(std::string_view text, std::string hostname = {}, bool ready = true,
                             std::string pod = {}) {

@@ -26,7 +26,7 @@ std::string seconds(std::chrono::nanoseconds d) {
   return fmt::to_string(out);
 }
 
-const Format kCommon = compileFormat(kCommonFormat);
+const Format kCommonCompiled = compileFormat(kCommonFormat);
 
 TEST_CASE("common format: the CoreDNS example line") {
   auto q = test::query({.name = "example.org.", .id = 4660});
@@ -34,7 +34,7 @@ TEST_CASE("common format: the CoreDNS example line") {
   CHECK(q->requestLen == 29);
   Clock::time_point now = Clock::now();
   q->start = now - 183921ns;
-  CHECK(line(kCommon, *q, now) ==
+  CHECK(line(kCommonCompiled, *q, now) ==
         R"([INFO] 127.0.0.1:40000 - 4660 "A IN example.org. udp 29 false 512" NOERROR qr,aa,rd 56 0.000183921s)");
 }
 
@@ -57,7 +57,7 @@ TEST_CASE("IPv6 client in brackets; IPv4-mapped client as IPv4") {
   test::answerA(*q);
   Clock::time_point now = Clock::now();
   q->start = now - 2ms;
-  CHECK(line(kCommon, *q, now) ==
+  CHECK(line(kCommonCompiled, *q, now) ==
         R"([INFO] [2001:db8::1]:53000 - 7 "A IN example.org. udp 29 false 512" NOERROR qr,aa,rd 56 0.002s)");
 
   auto m = test::query({.name = "example.org."}, dns::Proto::Udp, "::ffff:10.1.2.3", 1234);

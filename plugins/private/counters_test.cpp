@@ -27,11 +27,11 @@ using testing::indexOf;
 using testing::zonesOf;
 namespace rr = dns::rrtype;
 
-constexpr std::string_view kCorefile = ". {\n  private internal.company\n}\n";
+constexpr std::string_view kCountersCorefile = ". {\n  private internal.company\n}\n";
 
 // A handler whose warnings land in a string, one "[WARNING] ..." line each.
 struct Captured {
-  Captured() : Captured(kCorefile, 2) {}
+  Captured() : Captured(kCountersCorefile, 2) {}
   Captured(std::string_view corefile, size_t workers) {
     auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(text);
     logger = std::make_shared<spdlog::logger>("private-test", sink);
@@ -94,7 +94,7 @@ TEST_CASE("counters: REFUSED, NODATA and localhost answers count too") {
 }
 
 TEST_CASE("counters: a handler with zero workers still has a slot") {
-  PrivateAnswer h(zonesOf(kCorefile), 0);
+  PrivateAnswer h(zonesOf(kCountersCorefile), 0);
   ask(h, {.name = "a.internal.company.", .worker = 0});
   ask(h, {.name = "a.internal.company.", .worker = 3});
   CHECK(h.blocked(indexOf(h.zones(), "internal.company.")) == 2);
@@ -206,7 +206,7 @@ TEST_CASE("setup: a handler in every block, stanzas or not; none without private
   CHECK(setupPrivate(ctx)->get() == nullptr);  // no zones built: nothing to answer
   ctx.privateZones = zonesOf(". {\n  private off\n}\n");
   CHECK(setupPrivate(ctx)->get() == nullptr);  // every zone turned off
-  ctx.privateZones = zonesOf(kCorefile);
+  ctx.privateZones = zonesOf(kCountersCorefile);
   auto h = setupPrivate(ctx);  // no stanzas, no loops
   REQUIRE(h.ok());
   REQUIRE(*h != nullptr);
@@ -217,7 +217,7 @@ TEST_CASE("setup: a handler in every block, stanzas or not; none without private
 }
 
 TEST_CASE("onQuery does not allocate, logging aside") {
-  PrivateAnswer h(zonesOf(kCorefile), 1);
+  PrivateAnswer h(zonesOf(kCountersCorefile), 1);
   struct Case {
     const char* name;
     uint16_t type;

@@ -187,6 +187,9 @@ inline std::vector<Stage> parseDockerfile(const std::string& text) {
   return stages;
 }
 
+// The project's docker/Dockerfile, parsed.
+inline std::vector<Stage> dockerfile() { return parseDockerfile(readText(sourcePath("docker/Dockerfile"))); }
+
 // The packages of the `apt-get VERB ...` command inside a RUN (`VERB`: install, purge).
 inline std::vector<std::string> aptPackages(const Instruction& run, const std::string& verb) {
   std::vector<std::string> out;

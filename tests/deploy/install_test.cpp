@@ -19,8 +19,6 @@ namespace mt = moat::testing;
 
 namespace {
 
-std::vector<Stage> dockerfile() { return parseDockerfile(readText(sourcePath("docker/Dockerfile"))); }
-
 // NEEDED entries of an ELF file (readelf -d).
 std::set<std::string> neededLibraries(const std::string& binary) {
   std::string out;

@@ -100,8 +100,6 @@ std::string envValue(const YAML::Node& container, const std::string& name) {
   return "";
 }
 
-std::vector<Stage> dockerfile() { return parseDockerfile(readText(sourcePath("docker/Dockerfile"))); }
-
 // USER uid[:gid] of the final stage, as a number.
 long dockerfileUser() {
   auto user = words(dockerfile().back().one("USER").args);

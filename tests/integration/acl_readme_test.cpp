@@ -11,6 +11,9 @@
 #include "tests/integration/client_query.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace acl_readme_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -98,3 +101,5 @@ TEST_CASE("acl README: drop all DNS queries from 192.0.2.0/24") {
   CHECK(exchangeFrom(port, {.from = "127.0.2.200", .tcp = true}).empty());
   CHECK(askFrom(port, {.from = "127.0.3.1"}) == kAllowed);
 }
+
+}  // namespace acl_readme_test

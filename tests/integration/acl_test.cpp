@@ -16,6 +16,9 @@
 #include "tests/support/eventually.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace acl_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -210,3 +213,5 @@ TEST_CASE("a reload with a bad acl rule keeps the running rules; a good one appl
   CHECK(eventually([&] { return askFrom(port, {.from = "127.0.0.3"}) == "REFUSED EDE 15"; }, std::chrono::seconds(5)));
   CHECK(askFrom(port, {.from = "127.0.0.2"}) == "NOERROR");
 }
+
+}  // namespace acl_test

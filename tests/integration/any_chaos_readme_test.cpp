@@ -14,6 +14,9 @@
 #include "tests/support/readme_blocks.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace any_chaos_readme_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -180,3 +183,5 @@ TEST_CASE("chaos opens the listener to class CH, as CoreDNS; without it CH is RE
   CHECK(ask(without.port(), {"CH", "ANY", "example.org"}).status == "REFUSED");
   CHECK(ask(without.port(), {"IN", "ANY", "example.org"}).status == "NOERROR");
 }
+
+}  // namespace any_chaos_readme_test

@@ -9,6 +9,9 @@
 #include "tests/support/eventually.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace auto_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -59,3 +62,5 @@ TEST_CASE("auto: zone files answered from the start; files added, changed and re
   CHECK(address(port, "www.example.com") == "192.0.2.3\n");
   CHECK(s.running());
 }
+
+}  // namespace auto_test

@@ -23,6 +23,9 @@
 #include "tests/support/eventually.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace bind_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -232,3 +235,5 @@ TEST_CASE("bind lo follows the interface: an address added to lo is bound on the
   }
   CHECK_MESSAGE(report->empty(), *report);
 }
+
+}  // namespace bind_test

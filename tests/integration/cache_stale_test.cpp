@@ -19,6 +19,9 @@
 #include "tests/support/fake_upstream.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace cache_stale_test {
+
 using namespace moat::testing;
 using namespace std::chrono_literals;
 
@@ -157,3 +160,5 @@ TEST_CASE("cache: a reload keeps the entries when the cache did not change, not 
   CHECK(upstream.queries() == 2);
   CHECK(s.stop() == 0);
 }
+
+}  // namespace cache_stale_test

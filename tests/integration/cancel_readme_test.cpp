@@ -12,6 +12,9 @@
 #include "tests/support/readme_blocks.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace cancel_readme_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -70,3 +73,5 @@ TEST_CASE("cancel: forward tries no other upstream once the deadline passed") {
   CHECK(second.udpQueries() == 0);
   CHECK(s.waitForOutput("i/o timeout"));  // errors logs the attempt's error
 }
+
+}  // namespace cancel_readme_test

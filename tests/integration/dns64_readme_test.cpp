@@ -13,6 +13,9 @@
 #include "tests/support/readme_blocks.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace dns64_readme_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -174,3 +177,5 @@ TEST_CASE("dns64: the A question goes through forward and its egress check like 
   const std::string seen = up.stdoutText();
   CHECK_MESSAGE(seen.find("corp.example") == std::string::npos, seen);
 }
+
+}  // namespace dns64_readme_test

@@ -16,6 +16,9 @@
 #include "tests/support/dns_test_util.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace edge_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -200,3 +203,5 @@ TEST_CASE("a listener on every address answers from the address the client asked
   std::string viaV6 = dig(s.port(), {"@::1", "who.example."});
   CHECK(viaV6.find("status: NOERROR") != std::string::npos);
 }
+
+}  // namespace edge_test

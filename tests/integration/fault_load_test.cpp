@@ -23,6 +23,9 @@
 #include "tests/support/fake_upstream.hpp"
 #include "tests/support/sanitizers.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace fault_load_test {
+
 using namespace moat::testing;
 using namespace std::chrono_literals;
 
@@ -316,3 +319,5 @@ TEST_CASE("fault: memory stays bounded under a flood of distinct names (in-fligh
   CHECK(controlAnswers(s.port()));
   CHECK(controlAnswers(s.port(), true));
 }
+
+}  // namespace fault_load_test

@@ -17,6 +17,9 @@
 #include "tests/integration/fault_support.hpp"
 #include "tests/support/fake_upstream.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace fault_test {
+
 using namespace moat::testing;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -292,3 +295,5 @@ TEST_CASE("fault: a Corefile replaced by garbage, then SIGUSR1: the old config a
            std::vector<std::string>{"after.test. 3600 IN A 192.0.2.30"};
   }, 3s));
 }
+
+}  // namespace fault_test

@@ -11,6 +11,9 @@
 
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace file_limit_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -63,3 +66,5 @@ TEST_CASE("file limit: a hard limit below what full socket pools need is a warni
   CHECK(openFileLimits(s.pid()) == std::pair<std::string, std::string>{hard, hard});
   CHECK(s.waitForOutput("[WARNING] open-file limit is " + hard));
 }
+
+}  // namespace file_limit_test

@@ -9,6 +9,9 @@
 #include "tests/support/fake_upstream.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace file_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -128,3 +131,5 @@ TEST_CASE("moat explain says what the zone decided") {
   REQUIRE(runCommand({MOAT_BINARY, "explain", "-conf", corefile, "nope.example.org", "A"}, out) == 0);
   CHECK(has(out, "(" + dir.path() + "/db.example.org, serial 2026120601): NXDOMAIN"));
 }
+
+}  // namespace file_test

@@ -9,6 +9,9 @@
 #include "tests/support/server_process.hpp"
 #include "tests/support/source_address.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace harness_test {
+
 using namespace moat::testing;
 
 TEST_CASE("freePort: outside the ephemeral range, and never the same port twice") {
@@ -36,3 +39,5 @@ TEST_CASE("ServerProcess returns once the DNS port and every HTTP site the Coref
   CHECK(httpGet(ready, "/ready").status == 200);
   CHECK(httpGet(metrics, "/metrics").status == 200);
 }
+
+}  // namespace harness_test

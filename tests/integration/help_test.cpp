@@ -8,6 +8,9 @@
 
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace help_test {
+
 using namespace moat::testing;
 
 TEST_CASE("help: -h, -help and --help on moat, moat lint and moat explain exit 0 with usage") {
@@ -55,3 +58,5 @@ TEST_CASE("a -conf file that cannot be read: 'cannot read FILE: reason', no posi
   CHECK(runCommand({MOAT_BINARY, "explain", "-conf", missing, "a.example"}, out) == 1);
   CHECK(out == "cannot read " + missing + ": No such file or directory\n");
 }
+
+}  // namespace help_test

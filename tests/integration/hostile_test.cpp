@@ -19,6 +19,9 @@
 #include "tests/integration/fault_support.hpp"
 #include "tests/support/fake_upstream.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace hostile_test {
+
 using namespace moat::testing;
 using namespace std::chrono_literals;
 
@@ -427,3 +430,5 @@ TEST_CASE("hostile: spoofed upstream replies (wrong ID, wrong question, wrong so
   CHECK(r.answer == std::vector<std::string>{name + " 300 IN A " + real});
   CHECK(controlAnswers(f.port()));
 }
+
+}  // namespace hostile_test

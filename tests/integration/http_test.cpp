@@ -17,6 +17,9 @@
 #include "tests/support/eventually.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace http_test {
+
 using namespace moat::testing;
 using namespace std::chrono_literals;
 
@@ -125,3 +128,5 @@ TEST_CASE("an HTTP address that cannot be bound stops start-up with its name") {
   CHECK(code == 1);
   CHECK(out.find("listen 127.0.0.1:" + std::to_string(p.health) + ": ") != std::string::npos);
 }
+
+}  // namespace http_test

@@ -12,6 +12,9 @@
 #include "tests/support/eventually.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace kubernetes_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -106,3 +109,5 @@ TEST_CASE("an ExternalName outside the cluster zone is chased through the server
   std::string out = dig(s.port(), {"payments.shop.svc.cluster.local", "A", "+short"});
   CHECK(out == "payments.example.test.\n192.0.2.99\n");
 }
+
+}  // namespace kubernetes_test

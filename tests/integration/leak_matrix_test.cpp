@@ -12,6 +12,9 @@
 #include "tests/support/leak_probe.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace leak_matrix_test {
+
 using namespace moat::testing;
 using namespace moat::testing::leak;
 
@@ -340,3 +343,5 @@ TEST_CASE("leak: NODATA for names hosts knows (fallthrough_unsupported), refuse,
   expectBlocked(s.port(), names, {"internal.company", "corp.example"}, {&upstream}, "corp.example.");
   expectForwarded(s.port(), kPublic, upstream);
 }
+
+}  // namespace leak_matrix_test

@@ -18,6 +18,9 @@
 #include "tests/support/leak_probe.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace leak_random_test {
+
 using namespace moat::testing;
 using namespace moat::testing::leak;
 
@@ -267,3 +270,5 @@ TEST_CASE("leak: random Corefiles and names never send a private name through an
   CHECK(hatch > 0);
   CHECK(blocked > 0);
 }
+
+}  // namespace leak_random_test

@@ -18,6 +18,9 @@
 #include "tests/support/leak_probe.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace leak_test {
+
 using namespace moat::testing;
 using namespace moat::testing::leak;
 
@@ -252,3 +255,5 @@ TEST_CASE("leak: a forward health check cannot probe a private name") {
                          "}\n");
   CHECK(s.running());
 }
+
+}  // namespace leak_test

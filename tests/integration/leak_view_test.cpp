@@ -10,6 +10,9 @@
 #include "tests/support/leak_probe.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace leak_view_test {
+
 using namespace moat::testing;
 using namespace moat::testing::leak;
 
@@ -92,3 +95,5 @@ TEST_CASE("leak: views: a forward scoped to the zone sends it only from its own 
     CHECK(seenUnder(*up, privateZones({"internal.company"})).empty());
   }
 }
+
+}  // namespace leak_view_test

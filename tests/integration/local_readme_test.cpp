@@ -9,6 +9,9 @@
 
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace local_readme_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -70,3 +73,5 @@ TEST_CASE("local { localhost_prefix off }: localhost.<domain> is not special any
   // Names below localhost. stay local (RFC 6761).
   CHECK(has(dig(front.port(), {"foo.localhost", "A"}), "foo.localhost. 604800 IN A 127.0.0.1"));
 }
+
+}  // namespace local_readme_test

@@ -8,6 +8,9 @@
 
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace loop_test {
+
 using namespace moat::testing;
 using namespace std::chrono_literals;
 
@@ -64,3 +67,5 @@ TEST_CASE("loop: an upstream that answers is no loop; the server keeps serving")
   CHECK(server.stdoutText().find("plugin/loop") == std::string::npos);
   CHECK(server.stop() == 0);  // still running, stops cleanly
 }
+
+}  // namespace loop_test

@@ -15,6 +15,9 @@
 #include "tests/support/fake_upstream.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace metrics_plugins_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -179,3 +182,5 @@ TEST_CASE("metrics: cache, hosts, forward and the process count known queries ex
   CHECK(contains(after, "coredns_cache_hits_total{" + srv + ",type=\"success\",view=\"\",zones=\".\"} 2"));
   CHECK(server->stop() == 0);
 }
+
+}  // namespace metrics_plugins_test

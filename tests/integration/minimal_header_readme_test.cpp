@@ -10,6 +10,9 @@
 
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace minimal_header_readme_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -152,3 +155,5 @@ TEST_CASE("header README: `query set rd` makes the following plugins see rd") {
   ServerProcess bare(dir2, ".:@PORT@ {\n    header {\n        query set rd\n    }\n}\n");
   CHECK(hasFlag(dig(bare.port(), {"+norec", "a", "example.org"}), "rd"));
 }
+
+}  // namespace minimal_header_readme_test

@@ -15,6 +15,9 @@
 
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace nsid_bufsize_readme_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -132,3 +135,5 @@ TEST_CASE("bufsize README: as an authoritative server, replies fit 1220 bytes") 
   CHECK(truncated(plain));
   CHECK(received(plain) <= 512);
 }
+
+}  // namespace nsid_bufsize_readme_test

@@ -13,6 +13,9 @@
 
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace prometheus_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -91,3 +94,5 @@ TEST_CASE("prometheus: private answers count in moat_private_blocked_total{serve
   CHECK(contains(text, "coredns_dns_responses_total{plugin=\"private\",rcode=\"NXDOMAIN\"," + server_ +
                            ",view=\"\",zone=\".\"} 3"));
 }
+
+}  // namespace prometheus_test

@@ -7,6 +7,9 @@
 #include "tests/support/incident.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace promise_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -61,3 +64,5 @@ TEST_CASE("moat explain: api.internal.company A through the incident's Corefile,
   REQUIRE(runCommand({MOAT_BINARY, "explain", "-conf", incident(dir, ""), "api.internal.company", "A"}, found) == 0);
   CHECK(has(found, "answer    api.internal.company. 3600 IN A 10.0.0.5"));
 }
+
+}  // namespace promise_test

@@ -29,6 +29,9 @@
 #include "tests/support/readme_blocks.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace readme_test {
+
 using namespace moat::testing;
 namespace fs = std::filesystem;
 
@@ -343,3 +346,5 @@ TEST_CASE("README blocks: sessions, plain command lines, and other languages") {
   CHECK(blocks[2].lang == "mermaid");
   CHECK(blocks[2].text == std::vector<std::string>{"flowchart TD"});
 }
+
+}  // namespace readme_test

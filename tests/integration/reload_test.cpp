@@ -14,6 +14,9 @@
 #include "tests/support/fake_upstream.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace reload_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -126,3 +129,5 @@ TEST_CASE("ten reloads under continuous load, some broken, lose no query") {
   CHECK(unanswered.load() == 0);
   CHECK(answer(port) == "192.0.2.19\n");  // the last good configuration
 }
+
+}  // namespace reload_test

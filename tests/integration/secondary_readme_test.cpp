@@ -18,6 +18,9 @@
 #include "tests/support/nsd.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace secondary_readme_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -118,3 +121,5 @@ TEST_CASE("secondary README: example.net from 10.1.2.1, re-exported to other sec
   CHECK(std::count(lines.begin(), lines.end(), "sub.example.net. 3600 IN NS ns.sub.example.net.") == 1);
   CHECK(std::count(lines.begin(), lines.end(), "ns.sub.example.net. 3600 IN A 192.0.2.53") == 1);
 }
+
+}  // namespace secondary_readme_test

@@ -10,6 +10,9 @@
 #include "tests/support/nsd.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace secondary_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -76,3 +79,5 @@ TEST_CASE("secondary: AXFR from NSD, NOTIFY picks up a change, served while NSD 
                    std::chrono::seconds(8), std::chrono::milliseconds(200)));
   CHECK(answer(moat.port(), "www.example.org") == "192.0.2.20\n");  // its expire is a day
 }
+
+}  // namespace secondary_test

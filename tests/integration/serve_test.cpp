@@ -8,6 +8,9 @@
 #include "tests/support/dns_test_util.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace serve_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -104,3 +107,5 @@ TEST_CASE("a reply too large for UDP is truncated, and dig's TCP retry gets all 
   size_t lines = std::count(out.begin(), out.end(), '\n');
   CHECK(lines == 60);
 }
+
+}  // namespace serve_test

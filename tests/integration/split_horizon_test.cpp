@@ -13,6 +13,9 @@
 #include "tests/support/fake_upstream.hpp"
 #include "tests/support/leak_probe.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace split_horizon_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -89,3 +92,5 @@ TEST_CASE("split horizon example: moat explain --from shows the office's answer 
   CHECK(guests.find("acl           client 127.0.0.3, type A matches 'block'") != std::string::npos);
   CHECK(guests.find("reply         REFUSED\n") != std::string::npos);
 }
+
+}  // namespace split_horizon_test

@@ -25,6 +25,9 @@
 
 #include "tests/integration/fault_support.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace spoof_test {
+
 using namespace moat::testing;
 using namespace std::chrono_literals;
 
@@ -230,3 +233,5 @@ TEST_CASE("spoofing: an attacker who knows the port and sends the right ID after
   CHECK(upstream.stat("tcp") >= 10);
   CHECK(rejected >= 10);
 }
+
+}  // namespace spoof_test

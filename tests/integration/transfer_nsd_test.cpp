@@ -12,6 +12,9 @@
 #include "tests/support/nsd.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace transfer_nsd_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -65,3 +68,5 @@ TEST_CASE("transfer: NSD as a secondary of Moat gets the zone, and the next seri
   CHECK(fromNsd("txt.example.org", "TXT") == "\"serial 2\"\n");
   CHECK(fromNsd("example.org", "SOA").find(" 2 3600 600 86400 300") != std::string::npos);
 }
+
+}  // namespace transfer_nsd_test

@@ -17,6 +17,9 @@
 #include "tests/support/notify_listener.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace transfer_readme_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -131,3 +134,5 @@ TEST_CASE("transfer README: to and source as IPv6 addresses") {
   CHECK(secondary.senders.back() == "::1");
   CHECK(askFrom(server.port(), transferFrom("::1", kAxfr)) == "NOERROR");
 }
+
+}  // namespace transfer_readme_test

@@ -12,6 +12,9 @@
 #include "tests/support/notify_listener.hpp"
 #include "tests/support/server_process.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace transfer_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -193,3 +196,5 @@ TEST_CASE("file README: one signed file for example.org and example.net in a roo
     CHECK(records.front() == records.back());
   }
 }
+
+}  // namespace transfer_test

@@ -7,6 +7,9 @@
 #include "tests/integration/fault_support.hpp"
 #include "tests/support/fake_upstream.hpp"
 
+// One namespace per file: the folder compiles as one unit (CMakeLists.txt, MOAT_UNITY_TESTS).
+namespace view_test {
+
 using namespace moat::testing;
 
 namespace {
@@ -204,3 +207,5 @@ TEST_CASE("view: metrics carry the view label") {
   CHECK(metricOrZero(metrics, prefix + "office\",zone=\".\"}") == 1);
   CHECK(metricOrZero(metrics, prefix + "\",zone=\".\"}") == 2);
 }
+
+}  // namespace view_test
