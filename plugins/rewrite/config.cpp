@@ -52,9 +52,8 @@ std::optional<Match> matchType(std::string_view word) {
 }
 
 conf::Diag badMatchType(const conf::Token& t, std::string_view field) {
-  std::string message = std::string(field) +
-                        " rule supports only exact, prefix, suffix, substring, and regex name matching, received: " +
-                        t.text;
+  std::string message = "unknown match type '" + t.text + "' (" + std::string(field) +
+                        " rules take exact, prefix, suffix, substring or regex)";
   const std::string guess = conf::didYouMean(lower(t.text), {"exact", "prefix", "suffix", "substring", "regex"});
   if (!guess.empty()) message += ", did you mean '" + guess + "'?";
   return at(t, message);
@@ -127,7 +126,7 @@ conf::Result<bool> parseAnswers(Rule& rule, const Args& args, size_t first) {
       continue;
     }
     if (k != "name" && k != "value") {
-      std::string message = "invalid kind '" + kind.text + "' for an answer rule (auto, name or value)";
+      std::string message = "unknown answer kind '" + kind.text + "' (auto, name or value)";
       const std::string guess = conf::didYouMean(k, {"auto", "name", "value"});
       if (!guess.empty()) message += ", did you mean '" + guess + "'?";
       return at(kind, message);
@@ -303,7 +302,7 @@ conf::Result<Rule> parseRule(const conf::Directive& stanza, const Args& args) {
   if (type == "edns0" || type == "cname") {
     return at(field, "'" + type + "' rules are not implemented by Moat yet (name, type, class, ttl and rcode are)");
   }
-  std::string message = "invalid rule type '" + field.text + "'";
+  std::string message = "unknown rule type '" + field.text + "'";
   const std::string guess = conf::didYouMean(type, {"name", "type", "class", "ttl", "rcode", "edns0", "cname"});
   if (!guess.empty()) message += ", did you mean '" + guess + "'?";
   return at(field, message);

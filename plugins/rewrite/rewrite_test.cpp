@@ -232,8 +232,8 @@ TEST_CASE("the client's name is kept for the egress check") {
 
 TEST_CASE("setup errors name the place and the problem") {
   CHECK(parseError("rewrite name").find("Corefile:2:9: rewrite: too few arguments for a name rule") == 0);
-  CHECK(parseError("rewrite nmae a b").find("Corefile:2:9: rewrite: invalid rule type 'nmae', did you mean 'name'?") == 0);
-  CHECK(parseError("rewrite name sufix a b").find("Corefile:2:14: rewrite: name rule supports only") == 0);
+  CHECK(parseError("rewrite nmae a b").find("Corefile:2:9: rewrite: unknown rule type 'nmae', did you mean 'name'?") == 0);
+  CHECK(parseError("rewrite name sufix a b").find("Corefile:2:14: rewrite: unknown match type 'sufix'") == 0);
   CHECK(parseError("rewrite name sufix a b").find("did you mean 'suffix'?") != std::string::npos);
   CHECK(parseError("rewrite name regex (a b").find("Corefile:2:20: rewrite: invalid regex pattern") == 0);
   CHECK(parseError("rewrite name regex (a) {1}{2}").find("more subexpressions") != std::string::npos);
