@@ -5,6 +5,8 @@
 #include <cctype>
 #include <charconv>
 
+#include <re2/re2.h>
+
 #include "conf/args.hpp"
 #include "dns/log.hpp"
 #include "plugins/rewrite/rewrite.hpp"
@@ -68,25 +70,32 @@ unsigned groupsUsed(std::string_view to) {
   return used;
 }
 
-conf::Result<std::shared_ptr<const std::regex>> compile(const conf::Token& from, std::string_view to,
-                                                         std::string_view what) {
+// The highest {N} in `to`, -1 when none.
+int highestGroup(std::string_view to) {
+  int highest = -1;
+  for (int i = 0; i <= kMaxGroups; ++i) {
+    if (to.find("{" + std::to_string(i) + "}") != std::string_view::npos) highest = i;
+  }
+  return highest;
+}
+
+conf::Result<std::shared_ptr<const re2::RE2>> compile(const conf::Token& from, std::string_view to,
+                                                       std::string_view what) {
   if (from.text.size() > kMaxRegexLen) {
     return at(from, "regex pattern too long in " + std::string(what) + ": " + std::to_string(from.text.size()) +
                         " > " + std::to_string(kMaxRegexLen));
   }
-  std::shared_ptr<const std::regex> re;
-  try {
-    re = std::make_shared<const std::regex>(from.text, std::regex::ECMAScript | std::regex::optimize);
-  } catch (const std::regex_error& e) {
-    return at(from, "invalid regex pattern in " + std::string(what) + ": " + from.text + " (" + e.what() + ")");
-  } catch (const std::exception& e) {  // std::regex may throw more than regex_error on hostile input
-    return at(from, "invalid regex pattern in " + std::string(what) + ": " + from.text + " (" + e.what() + ")");
+  re2::RE2::Options options;
+  options.set_log_errors(false);
+  auto re = std::make_shared<const re2::RE2>(from.text, options);
+  if (!re->ok()) {
+    return at(from, "invalid regex pattern in " + std::string(what) + ": " + from.text + " (" + re->error() + ")");
   }
-  if (groupsUsed(to) > re->mark_count()) {
+  if (static_cast<int>(groupsUsed(to)) > re->NumberOfCapturingGroups()) {
     return at(from, "the rewrite pattern (" + std::string(to) +
                         ") uses more subexpressions than its matching pattern (" + from.text + ") has");
   }
-  return re;
+  return std::shared_ptr<const re2::RE2>(std::move(re));
 }
 
 // The name test of a rule: `match` and FROM (normalized unless a regex), TO as given.
@@ -99,6 +108,7 @@ conf::Result<Pattern> pattern(Match match, const conf::Token& from, std::string_
     auto re = compile(from, to, what);
     if (!re) return re.error();
     p.re = std::move(*re);
+    p.groups = std::min(highestGroup(to), p.re->NumberOfCapturingGroups());
   } else {
     p.from = normalize(from.text);
   }

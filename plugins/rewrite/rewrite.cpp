@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <memory_resource>
+
+#include <re2/re2.h>
 
 #include "dns/message.hpp"
 #include "dns/name.hpp"
@@ -20,17 +21,12 @@ constexpr std::string_view kInvalidName = "invalid name after rewrite";
 // of its own making).
 constexpr size_t kMaxSteps = 8;
 
-// std::regex's search allocates its match state through the match_results' allocator: backed
-// by a buffer on the stack, a regex rule allocates nothing for names of ordinary length (the
-// upstream resource takes over past it; measured in rewrite_test.cpp).
-using Submatch = std::sub_match<const char*>;
-using RegexMatch = std::match_results<const char*, std::pmr::polymorphic_allocator<Submatch>>;
-
-bool regexApply(const std::regex& re, std::string_view name, std::string_view to, TextName* out) {
-  std::array<std::byte, 8192> arena;
-  std::pmr::monotonic_buffer_resource resource(arena.data(), arena.size());
-  RegexMatch m(&resource);
-  if (!std::regex_search(name.data(), name.data() + name.size(), m, re)) return false;
+bool regexApply(const Pattern& p, std::string_view name, std::string_view to, TextName* out) {
+  // Only the groups `to` names are captured; a plain test runs RE2's DFA alone.
+  const int groups = out == nullptr ? 0 : std::max(p.groups, 0) + 1;
+  std::array<re2::StringPiece, kMaxGroups + 1> m;
+  const re2::StringPiece text(name.data(), name.size());
+  if (!p.re->Match(text, 0, text.size(), re2::RE2::UNANCHORED, m.data(), groups)) return false;
   if (out == nullptr) return true;
   // {N} takes group N; anything else in `to` is copied as written.
   out->clear();
@@ -44,8 +40,8 @@ bool regexApply(const std::regex& re, std::string_view name, std::string_view to
           digits = digits && to[k] >= '0' && to[k] <= '9';
           group = group * 10 + static_cast<size_t>(to[k] - '0');
         }
-        if (digits && group < m.size()) {
-          if (!out->append({m[group].first, static_cast<size_t>(m[group].length())})) return false;
+        if (digits && group < static_cast<size_t>(groups)) {
+          if (!out->append({m[group].data(), m[group].size()})) return false;
           i = close;
           continue;
         }
@@ -127,7 +123,7 @@ bool Pattern::matches(std::string_view name) const {
     case Match::Prefix: return name.starts_with(from);
     case Match::Suffix: return name.ends_with(from);
     case Match::Substring: return name.find(from) != std::string_view::npos;
-    case Match::Regex: return regexApply(*re, name, {}, nullptr);
+    case Match::Regex: return regexApply(*this, name, {}, nullptr);
   }
   return false;
 }
@@ -153,7 +149,7 @@ bool Pattern::apply(std::string_view name, TextName& out) const {
       return out.append(name.substr(done));
     }
     case Match::Regex:
-      return regexApply(*re, name, to, &out);
+      return regexApply(*this, name, to, &out);
   }
   return false;
 }
