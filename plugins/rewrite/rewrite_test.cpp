@@ -1,8 +1,11 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "dns/message.hpp"
 #include "dns/name.hpp"
@@ -380,6 +383,37 @@ TEST_CASE("explain: each rule that fired says what it did") {
   REQUIRE(notes.lines.size() == 2);
   CHECK(notes.lines[0].starts_with("rewrite: name a.org. -> b.org. (exact"));
   CHECK(notes.lines[1].starts_with("rewrite: type A AAAA"));
+}
+
+// The README's Corefiles load here too (tests/integration/rewrite_readme_test.cpp runs them
+// through the binary, each written out there): this catches a README edit that breaks one
+// without a server start.
+TEST_CASE("README: every corefile example's rewrite rules load") {
+  std::ifstream in(std::string(MOAT_SOURCE_DIR) + "/plugins/rewrite/README.md");
+  REQUIRE(in.good());
+  std::vector<std::string> examples;
+  std::string line, current;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (!inside && line == "~~~ corefile") {
+      inside = true;
+      current.clear();
+    } else if (inside && line == "~~~") {
+      inside = false;
+      examples.push_back(current);
+    } else if (inside) {
+      current += line + "\n";
+    }
+  }
+  REQUIRE(examples.size() == 3);
+  const std::vector<size_t> rules = {8, 3, 3};
+  for (size_t i = 0; i < examples.size(); ++i) {
+    CAPTURE(examples[i]);
+    auto p = stanzasOf(examples[i], "rewrite");
+    auto c = parseConfig(p.stanzas);
+    REQUIRE_MESSAGE(c.ok(), (c.ok() ? std::string() : c.error().str()));
+    CHECK(c->rules.size() == rules[i]);
+  }
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
-// rewrite through the real binary, asked with dig. First the Corefile examples of CoreDNS's
-// rewrite README (plugin/rewrite/README.md) in one server, with a hosts file standing in for
-// the backends (consul, google.com) so nothing leaves loopback; then the private-zone promise: a
-// rewrite that maps a private name to a public one (and back) never gets it to the upstream,
-// which a recording FakeUpstream proves.
+// The Corefiles of plugins/rewrite/README.md ("Examples"), run by the real binary and asked
+// with dig, each exactly as the README writes it but for the listener (a free loopback port),
+// the hosts files (written to a scratch directory) and forward's upstream (a recording
+// FakeUpstream instead of 192.0.2.53). First CoreDNS's rewrite examples in one server, a hosts
+// file standing in for the back ends (consul, google.com) so nothing leaves loopback; then TTL
+// ranges and a type rule; then the private-zone promise: a rewrite that maps a private name to
+// a public one (and back) never gets it to the upstream, which the FakeUpstream proves.
 #include <doctest/doctest.h>
 
 #include <regex>
@@ -85,7 +87,7 @@ TEST_CASE("rewrite README: the name, answer, ttl and rcode examples, in one serv
   CHECK_MESSAGE(has(ptr, "30.30.30.10.in-addr.arpa. 3600 IN PTR ftp-us-west-1.coredns.rocks."), ptr);
 }
 
-TEST_CASE("rewrite README: ttl ranges and the type and class rules") {
+TEST_CASE("rewrite README: ttl ranges and the type rule") {
   TempDir dir;
   const std::string hosts = dir.write("h.hosts", "10.0.0.9 example.com\n10.0.0.8 capped.com\n");
   ServerProcess s(dir, ".:@PORT@ {\n"
