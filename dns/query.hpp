@@ -102,6 +102,15 @@ struct Query {
   std::string_view egressBlocked;
   // Set only by `moat explain`: handlers note their reasons here.
   Trace* trace = nullptr;
+  // The question as the client asked it, kept when a plugin changed the request's question
+  // (rewrite); askedLen is 0 otherwise. The egress check tests this name as well as the one that
+  // would leave, so a rewrite never carries a private name out, and the rewriting plugin gives
+  // the reply this question back.
+  std::array<uint8_t, kMaxNameLen> askedName{};   // the client's spelling
+  std::array<uint8_t, kMaxNameLen> askedLower{};  // lowercased
+  uint16_t askedLen = 0;
+  uint16_t askedType = 0;
+  uint16_t askedClass = 0;
 
   // --- where it came from and how it ends
   ReplySink* sink = nullptr;
@@ -118,6 +127,8 @@ struct Query {
   Dispatcher* dispatcher = nullptr;
 
   std::span<const uint8_t> requestBytes() const { return {request.data(), requestLen}; }
+  // The lowercased name the client asked, when a plugin rewrote the question; empty otherwise.
+  std::span<const uint8_t> askedLowerName() const { return {askedLower.data(), askedLen}; }
 
   // Writes a request of one question (RD set, class IN) for an uncompressed wire `name` and
   // parses it into `view`, as if a client had sent it (subqueries, explain). False when the
@@ -145,6 +156,7 @@ struct Query {
     nameExists = false;
     egressBlocked = {};
     trace = nullptr;
+    askedLen = 0;
     sink = nullptr;
     sinkContext = nullptr;
     pin.reset();

@@ -98,6 +98,18 @@ def reply(name, qtype, rcode=0, ident=0x1234, flags=0x8180, edns=1232):
     return w, edns
 
 
+# rewrite rules as CoreDNS's README writes them (the body of a `.` block).
+REWRITE_RULES = [
+    b"rewrite name substring service.us-west-1.example.org service.us-west-1.consul\n",
+    b"rewrite name regex (.*)-(us-west-1)\\.coredns\\.rocks {1}.service.{2}.consul answer auto\n",
+    b"rewrite stop {\n  name regex (.*)-(us-west-1)\\.coredns\\.rocks {1}.service.{2}.consul\n"
+    b"  answer name (.*)\\.service\\.(us-west-1)\\.consul {1}-{2}.coredns.rocks\n}\n",
+    b"rewrite continue name suffix .example.org. .example.net. answer auto\nrewrite name prefix www. web.\n",
+    b"rewrite continue {\n  ttl regex (.*)\\.coredns\\.rocks 30-300\n}\nrewrite rcode suffix .org SERVFAIL 0\n",
+    b"rewrite type ANY HINFO\nrewrite class CH IN\nrewrite name exact www.example.org. target.example.\n",
+]
+
+
 def write(target, name, data):
     d = os.path.join(ROOT, target)
     os.makedirs(d, exist_ok=True)
@@ -480,6 +492,8 @@ def texts():
     write("k8s_objects", "list_json", b"\2" + OBJECTS_JSON)
     write("k8s_objects", "list_json_chunked", b"\x35" + OBJECTS_JSON)
     write("k8s_objects", "documents_yaml", b"\6" + OBJECTS_YAML)
+    for i, rules in enumerate(REWRITE_RULES):
+        write("rewrite", "rules%d" % i, rules)
     for i, fmt in enumerate(LOG_FORMATS):
         write("log_format", "format%d" % i, bytes([i * 0x11]) + fmt)
 

@@ -14,6 +14,7 @@ void runRules(const Model& model, Findings& findings) {
   checkListeners(model, findings);
   checkHostsEntries(model, findings);
   checkViews(model, findings);
+  checkRewrites(model, findings);
 }
 
 void lintCorefile(const std::string& path, std::string_view text, const conf::Source* source,

@@ -101,6 +101,11 @@ constexpr auto kRules = std::to_array<RuleInfo>({
      "The forward's scope covers zones Moat treats as private with no directive (local., "
      "internal., home.arpa., private reverse zones...). CoreDNS would forward those names; Moat "
      "answers them locally. Scope a forward to the zone or write `private off` to forward them."},
+    {"rewrite/private-escape", S::Warning, "rewrite maps a private name outside its zone",
+     "A rewrite name rule (exact or suffix) maps names under a private zone to names outside it. "
+     "Moat's egress check tests the name the client asked as well as the rewritten one, so those "
+     "names still never leave; CoreDNS would forward the rewritten name. Rewrite within the zone, "
+     "or scope a forward to the private zone if a site resolver must answer it."},
     {"hosts/entry-typo", S::Warning, "hosts line meant as an option",
      "A line inside hosts { } that is neither an option nor an address is read as a hosts entry "
      "and skipped; it is within two edits of an option name (fallthroug, no_revers), so the "

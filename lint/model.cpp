@@ -25,7 +25,8 @@ bool contains(std::string_view text, std::string_view part) {
 
 // A setup error: unknown options keep their own id, everything else is invalid configuration.
 void addSetupError(const conf::Diag& diag, Findings& findings) {
-  if (contains(diag.message, "unknown option") || contains(diag.message, "unknown property")) {
+  if (contains(diag.message, "unknown option") || contains(diag.message, "unknown property") ||
+      contains(diag.message, "rewrite: unknown")) {
     findings.add(diag, "option/unknown");
   } else {
     findings.add(diag, "config/invalid");

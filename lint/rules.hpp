@@ -29,6 +29,9 @@ void checkHostsEntries(const Model& model, Findings& findings);
 // rules_view.cpp: view/shadowed, view/never, view/split-horizon-leak, acl/unreachable-rule.
 void checkViews(const Model& model, Findings& findings);
 
+// rules_rewrite.cpp: rewrite/private-escape.
+void checkRewrites(const Model& model, Findings& findings);
+
 // Every rule above.
 void runRules(const Model& model, Findings& findings);
 

@@ -63,4 +63,11 @@ const PrivateZone* egressBlockedBy(const PrivateZones* zones, const EgressScope&
   return zone;
 }
 
+const PrivateZone* egressBlockedBy(const PrivateZones* zones, const EgressScope& scope,
+                                   const dns::Query& q) {
+  if (const PrivateZone* zone = egressBlockedBy(zones, scope, q.view.question.lowerName())) return zone;
+  if (q.askedLen == 0) return nullptr;
+  return egressBlockedBy(zones, scope, q.askedLowerName());
+}
+
 }  // namespace moat::plugins

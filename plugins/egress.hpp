@@ -12,6 +12,7 @@
 
 #include "conf/diag.hpp"
 #include "dns/name.hpp"
+#include "dns/query.hpp"
 #include "dns/zone_set.hpp"
 
 namespace moat::plugins {
@@ -67,5 +68,11 @@ class EgressScope {
 // the private zone that keeps it in. Allocation-free; two suffix scans of the name.
 const PrivateZone* egressBlockedBy(const PrivateZones* zones, const EgressScope& scope,
                                    std::span<const uint8_t> lowerName);
+
+// The egress check for a query about to leave: the name that would be sent and, when a plugin
+// rewrote the question (rewrite), the name the client asked. A rewrite that maps a private name
+// to a public one is no way around the check, nor one that maps a public name to a private one.
+const PrivateZone* egressBlockedBy(const PrivateZones* zones, const EgressScope& scope,
+                                   const dns::Query& q);
 
 }  // namespace moat::plugins

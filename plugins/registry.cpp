@@ -33,6 +33,7 @@
 #include "plugins/prometheus/prometheus.hpp"
 #include "plugins/ready/ready.hpp"
 #include "plugins/reload/reload.hpp"
+#include "plugins/rewrite/rewrite.hpp"
 #include "plugins/secondary/secondary.hpp"
 #include "plugins/transfer/transfer.hpp"
 #include "plugins/view/view.hpp"
@@ -76,6 +77,11 @@ const auto kPlugins = std::to_array<PluginSpec>({
     // had cached. Several stanzas per block are its rules, in order.
     {"acl", false, acl::setupAcl},
     {"cache", true, cache::setupCache},
+    // After cache and before header, as in plugin.cfg: cache keys and stores the client's
+    // question (rewrite gives the request and the reply their question back in onReply, which
+    // runs before cache's), and every plugin after it, forward's egress check included, sees
+    // the rewritten question. Several stanzas are its rules, in order, as CoreDNS's.
+    {"rewrite", false, rewrite::setupRewrite},
     // header and minimal after cache, as in plugin.cfg: their onReply runs before cache's, so
     // the cache keeps the reply as they left it, and a cached reply is not changed twice.
     // header's later stanzas are ignored with a warning (CoreDNS reads the first with rules);

@@ -49,11 +49,15 @@ Verdict Forward::onQuery(dns::Query& q) {
     const Stanza& st = shared_->stanzas[s]->config;
     if (!st.matches(name)) continue;
     matched = true;
-    const PrivateZone* zone = shared_->keptIn(s, name);
+    const PrivateZone* zone = shared_->keptIn(s, q);
     if (q.trace != nullptr) {
       std::string what = st.from + " -> " + st.toText + ": ";
       if (zone != nullptr) {
-        what += "BLOCKED, " + dns::nameToText(name) + " is under private " + zone->name;
+        // Blocked by the name the client asked when rewrite changed it to one outside the zone.
+        const bool asked = q.askedLen != 0 && shared_->privateZones->find(name) != zone;
+        what += "BLOCKED, " + dns::nameToText(asked ? q.askedLowerName() : name) + " is under private " +
+                zone->name;
+        if (asked) what += " (asked before rewrite made it " + dns::nameToText(name) + ")";
         if (st.from == "." ) what += " (an unscoped forward never sends it)";
       } else {
         what += "would send it upstream (explain sends nothing)";

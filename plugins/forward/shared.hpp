@@ -87,6 +87,11 @@ struct Shared {
   const PrivateZone* keptIn(uint32_t s, std::span<const uint8_t> lowerName) const {
     return egressBlockedBy(privateZones.get(), stanzas[s]->scope, lowerName);
   }
+  // The same for a query: the name it would send and, when rewrite changed the question, the
+  // name its client asked (both must be allowed to leave).
+  const PrivateZone* keptIn(uint32_t s, const dns::Query& q) const {
+    return egressBlockedBy(privateZones.get(), stanzas[s]->scope, q);
+  }
 };
 
 // Starts probing upstream `u` of stanza `s` on the health loop unless a probe already runs

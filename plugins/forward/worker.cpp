@@ -80,7 +80,7 @@ Verdict Worker::dispatchFrom(dns::Query& q, size_t first) {
     if (!shared_->stanzas[s]->config.matches(name)) continue;
     // A private name this stanza may not send passes on, as an excepted one does: a later
     // stanza scoped to its zone may take it, else the private answer does.
-    if (shared_->keptIn(static_cast<uint32_t>(s), name) != nullptr) {
+    if (shared_->keptIn(static_cast<uint32_t>(s), q) != nullptr) {
       dns::bump(stats_.keptIn);
       q.egressBlocked = kPlugin;
       continue;

@@ -58,7 +58,7 @@ asio::awaitable<void> Worker::tcpExchange(std::shared_ptr<Worker> self, uint16_t
   const auto& to = st.upstreams[channels_[c].upstream]->addr;
   const auto& o = st.config.options;
   // The egress check before any connection, as for UDP (DESIGN.md §4).
-  if (shared_->keptIn(channels_[c].stanza, slots_[i].query->view.question.lowerName()) != nullptr) {
+  if (shared_->keptIn(channels_[c].stanza, *slots_[i].query) != nullptr) {
     dns::bump(stats_.sendsStopped);
     onAttemptError(i, Failure::Network);
     co_return;

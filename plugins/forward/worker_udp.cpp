@@ -26,7 +26,7 @@ std::optional<Failure> Worker::sendUdp(uint16_t i) {
   const dns::Query& q = *slot.query;
   // The egress check at the socket (DESIGN.md §4). dispatchFrom already kept private names
   // from stanzas that may not send them; this is the last gate before bytes leave.
-  if (shared_->keptIn(slot.stanza, q.view.question.lowerName()) != nullptr) {
+  if (shared_->keptIn(slot.stanza, q) != nullptr) {
     dns::bump(stats_.sendsStopped);
     return Failure::Network;
   }

@@ -88,8 +88,14 @@ PrivateAnswer::PrivateAnswer(PrivateZonesPtr zones, size_t workers, std::shared_
 
 Verdict PrivateAnswer::onQuery(dns::Query& q) {
   if (q.view.header.qdcount == 0) return Verdict::Next;
-  const std::span<const uint8_t> name = q.view.question.lowerName();
+  std::span<const uint8_t> name = q.view.question.lowerName();
   const PrivateZone* zone = zones_->find(name);
+  // The client asked a private name that rewrite turned into a public one nothing answered:
+  // still private (DESIGN.md §4), whatever the name became.
+  if (zone == nullptr && q.askedLen != 0) {
+    zone = zones_->find(q.askedLowerName());
+    if (zone != nullptr) name = q.askedLowerName();
+  }
   if (zone == nullptr) return Verdict::Next;
   const size_t index = static_cast<size_t>(zone - zones_->zones().data());
 
