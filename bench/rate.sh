@@ -38,7 +38,6 @@ done
   for i in "${!bins[@]}"; do
     vals=${results[$i]}
     med=$(tr ' ' '\n' <<<"$vals" | median)
-    range=$(tr ' ' '\n' <<<"$vals" | awk 'NF' | sort -g | sed -n '1p;$p' | paste -sd-)
-    echo "| ${bins[$i]} | $med ($range) | $vals|"
+    echo "| ${bins[$i]} | $med ($(range "$vals")) | $vals|"
   done
 } | tee "$out"

@@ -59,7 +59,6 @@ for r in $(seq "$runs"); do
     results[$conf]+="$us "
   done
 done
-range() { tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk 'NR==1{lo=$1} {hi=$1} END{printf "%s-%s", lo, hi}'; }
 plain=$(tr ' ' '\n' <<<"${results[plain]}" | median)
 views=$(tr ' ' '\n' <<<"${results[views]}" | median)
 {

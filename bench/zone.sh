@@ -127,7 +127,6 @@ for r in $(seq "$runs"); do
     results[$t]+="$us "
   done
 done
-range() { tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk 'NR==1{lo=$1} {hi=$1} END{printf "%s-%s", lo, hi}'; }
 {
   echo "| target | CPU µs/query, median of $runs (min-max) | runs |"
   echo "|---|---:|---|"

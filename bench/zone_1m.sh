@@ -67,7 +67,6 @@ for r in $(seq "$runs"); do
     secs[$t]+="$s " cpu[$t]+="$c " mem[$t]+="$m "
   done
 done
-range() { tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk 'NR==1{lo=$1} {hi=$1} END{printf "%s-%s", lo, hi}'; }
 med() { tr ' ' '\n' <<<"$1" | median; }
 {
   echo "| server | ready after s, median of $runs (min-max) | CPU s by then | memory MiB (Moat RSS, NSD summed PSS) |"
