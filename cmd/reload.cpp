@@ -92,7 +92,7 @@ Reloader::Outcome Reloader::check(Trigger trigger) {
   for (const auto& spec : rt->listeners) {
     auto it = boundIds.find({spec.address, spec.port});
     const uint16_t id = it != boundIds.end() ? it->second : nextId++;
-    next.push_back({spec.address, spec.port, id});
+    next.push_back({spec.address, spec.port, id, spec.tcp});
     if (it == boundIds.end()) added.push_back(next.back());
   }
   auto table = std::make_shared<plugins::RouteTable>();
@@ -120,6 +120,11 @@ Reloader::Outcome Reloader::check(Trigger trigger) {
   // HTTP routes (health, ready) are bound once at start and are not reloaded.
   runner_.publish(std::move(table));
   for (uint16_t id : dropped) server_->removeListener(id);
+  for (const auto& spec : next) {  // listeners kept: a `timeouts` change applies to new connections
+    if (server_ != nullptr && std::none_of(added.begin(), added.end(), [&](const auto& a) { return a.id == spec.id; })) {
+      server_->setTcpLimits(spec.id, spec.tcp);
+    }
+  }
   bound_ = std::move(next);
   hash_ = hash;
   lastFailure_.clear();

@@ -11,6 +11,7 @@
 #include "plugins/block_peer.hpp"
 #include "plugins/plugin.hpp"
 #include "plugins/private/private.hpp"
+#include "plugins/timeouts/timeouts.hpp"
 
 namespace moat::app {
 
@@ -112,6 +113,12 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
     auto addresses = plugins::bind::bindAddresses(bindStanzas);
     if (!addresses) return addresses.error();
     ctx.listenAddresses = *addresses;
+    std::vector<const conf::Directive*> timeoutStanzas;
+    for (const conf::Directive& d : block.directives) {
+      if (d.name.text == "timeouts") timeoutStanzas.push_back(&d);
+    }
+    auto timeouts = plugins::timeouts::parseTimeouts(timeoutStanzas);
+    if (!timeouts) return timeouts.error();
 
     // One instance of each plugin per block, shared by all its keys (as CoreDNS), in
     // execution order.
@@ -158,6 +165,7 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
           table->listeners.emplace_back();
           rt.listeners.push_back({address, key.port, it->second});
         }
+        plugins::timeouts::applyTo(*timeouts, rt.listeners[it->second].tcp);
         plugins::ListenerRoutes& routes = table->listeners[it->second];
         // Blocks with a view may share a zone and listener with any others (they are tried in
         // Corefile order); two without one may not (CoreDNS's "already defined").

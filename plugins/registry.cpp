@@ -35,6 +35,7 @@
 #include "plugins/reload/reload.hpp"
 #include "plugins/rewrite/rewrite.hpp"
 #include "plugins/secondary/secondary.hpp"
+#include "plugins/timeouts/timeouts.hpp"
 #include "plugins/transfer/transfer.hpp"
 #include "plugins/view/view.hpp"
 #include "plugins/whoami/whoami.hpp"
@@ -46,6 +47,8 @@ namespace {
 const auto kPlugins = std::to_array<PluginSpec>({
     // First, as in plugin.cfg: the deadline is on the query before any plugin could wait.
     {"cancel", false, cancel::setupCancel},
+    // TCP limits of the block's listeners, read by the runtime; no query path role.
+    {"timeouts", false, timeouts::setupTimeouts},
     {"reload", true, reload::setupReload},
     // First on the query path, as in plugin.cfg: nsid's onReply then runs last, on the reply
     // the client gets, cached and forwarded ones included.

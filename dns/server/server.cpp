@@ -37,7 +37,7 @@ bool Server::listen(const std::vector<ListenSpec>& specs, Dispatcher& dispatcher
         udp = std::make_unique<UdpListener>(*worker, dispatcher, spec.id);
         if (!udp->bind({address, spec.port}, error)) return false;
       }
-      auto tcp = std::make_unique<TcpListener>(*worker, dispatcher, spec.id, options_.tcp);
+      auto tcp = std::make_unique<TcpListener>(*worker, dispatcher, spec.id, spec.tcp);
       if (!tcp->bind({address, spec.port}, error)) return false;
       udps.push_back(std::move(udp));
       tcps.push_back(std::move(tcp));
@@ -74,6 +74,18 @@ void Server::removeListener(uint16_t id) {
     } else {
       u->close();
       t->close();
+    }
+  }
+}
+
+void Server::setTcpLimits(uint16_t id, TcpLimits limits) {
+  for (size_t i = 0; i < tcp_.size(); ++i) {
+    if (ids_[i] != id) continue;
+    TcpListener* t = tcp_[i].get();
+    if (running_) {
+      asio::post(*loops_[i % workers_.size()], [t, limits] { t->setLimits(limits); });
+    } else {
+      t->setLimits(limits);
     }
   }
 }

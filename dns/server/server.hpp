@@ -20,12 +20,12 @@ struct ListenSpec {
   std::string address;  // "" = every address (IPv6 and IPv4)
   uint16_t port = 53;
   uint16_t id = 0;      // copied into Query::listener
+  TcpLimits tcp;        // its TCP connections' timeouts and caps
 };
 
 struct ServerOptions {
   unsigned workers = 0;      // 0: one per CPU the process may run on
   size_t queriesPerWorker = 4096;
-  TcpLimits tcp;
 };
 
 struct Totals {
@@ -49,6 +49,8 @@ class Server {
   // until stop(), so a reply still in flight to them fails to send instead of touching freed
   // memory.
   void removeListener(uint16_t id);
+  // A reload changed listener `id`'s TCP limits: connections it accepts from now on use them.
+  void setTcpLimits(uint16_t id, TcpLimits limits);
   void start();
   void stop();  // idempotent; joins the worker threads
   Totals totals() const;

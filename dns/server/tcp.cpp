@@ -70,7 +70,7 @@ void TcpListener::acceptNext() {
 TcpConnection::TcpConnection(Worker& worker, Dispatcher& dispatcher, uint16_t listenerId,
                              asio::ip::tcp::socket socket, TcpLimits limits)
     : worker_(worker), dispatcher_(dispatcher), listenerId_(listenerId), limits_(limits),
-      socket_(std::move(socket)), idle_(worker.io()) {
+      socket_(std::move(socket)), deadline_(worker.io()) {
   auto& open = worker_.stats().tcpConnections;
   open.store(open.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   boost::system::error_code ec;
@@ -86,19 +86,21 @@ TcpConnection::~TcpConnection() {
 }
 
 void TcpConnection::start() {
-  armIdle();
+  armDeadline();
   readLength();
 }
 
-void TcpConnection::armIdle() {
-  idle_.expires_after(limits_.idle);
-  idle_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+// As miekg/dns (CoreDNS's server): the first query must arrive within `read`, each later one
+// within `idle`, and each write of replies must finish within `write`.
+void TcpConnection::armDeadline() {
+  deadline_.expires_after(writing_ ? limits_.write : received_ == 0 ? limits_.read : limits_.idle);
+  deadline_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (ec) return;  // re-armed or closed
-    if (self->outstanding_ > 0) {
-      self->armIdle();  // a slow upstream is not an idle client
+    if (!self->writing_ && self->outstanding_ > 0) {
+      self->armDeadline();  // a slow upstream is not an idle client
       return;
     }
-    self->shutdown();
+    self->shutdown();  // an idle client, or one that stopped reading its replies
   });
 }
 
@@ -143,9 +145,14 @@ void TcpConnection::readBody(size_t length) {
                      q.sink = self.get();
                      q.listener = self->listenerId_;
                      self->outstanding_++;
+                     self->received_++;
                      self->selfWhileBusy_ = self;
-                     self->armIdle();
-                     self->readLength();  // pipelining: the next query may arrive meanwhile
+                     if (!self->writing_) self->armDeadline();
+                     if (self->limits_.maxQueries != 0 && self->received_ >= self->limits_.maxQueries) {
+                       self->readDone_ = true;  // `maxtcpqueries`: close once these are answered
+                     } else {
+                       self->readLength();  // pipelining: the next query may arrive meanwhile
+                     }
                      self->worker_.accept(q, self->dispatcher_);
                    });
 }
@@ -194,6 +201,7 @@ void TcpConnection::dropQuery(Query& q) {
 void TcpConnection::flush() {
   if (writing_ || closed_ || pending_.empty()) return;
   writing_ = true;
+  armDeadline();
   inFlight_.swap(pending_);
   pending_.clear();
   asio::async_write(socket_, asio::buffer(inFlight_),
@@ -202,6 +210,7 @@ void TcpConnection::flush() {
                       self->inFlight_.clear();
                       if (ec) return self->shutdown();
                       self->flush();
+                      if (!self->writing_ && !self->closed_) self->armDeadline();
                       self->closeWhenDone();
                     });
 }
@@ -214,7 +223,7 @@ void TcpConnection::shutdown() {
   if (closed_) return;
   closed_ = true;
   boost::system::error_code ec;
-  idle_.cancel();
+  deadline_.cancel();
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
 }

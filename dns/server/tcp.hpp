@@ -1,6 +1,6 @@
 // A worker's TCP acceptor for one listener and its connections: 2-byte length framing, several
-// queries in flight per connection (replies in completion order), an idle timeout, and a cap on
-// open connections per worker.
+// queries in flight per connection (replies in completion order), read, write and idle
+// timeouts, an optional cap on queries per connection, and a cap on open connections per worker.
 #pragma once
 
 #include <chrono>
@@ -15,9 +15,13 @@
 
 namespace moat::dns::server {
 
+// CoreDNS's defaults (its server.go), which the `timeouts` plugin changes per listener.
 struct TcpLimits {
-  std::chrono::milliseconds idle{10000};
-  unsigned maxConnections = 256;  // per worker
+  std::chrono::milliseconds read{3000};    // from accept until the first query is in
+  std::chrono::milliseconds write{5000};   // for one write of replies to complete
+  std::chrono::milliseconds idle{10000};   // for each later query to arrive
+  unsigned maxQueries = 0;                 // queries read per connection; 0: unlimited
+  unsigned maxConnections = 256;           // per worker
 };
 
 class TcpListener {
@@ -26,6 +30,8 @@ class TcpListener {
   bool bind(const boost::asio::ip::tcp::endpoint& endpoint, std::string& error);
   void start();
   void close();
+  // Connections accepted from now on use `limits` (a reload); on the listener's own loop.
+  void setLimits(TcpLimits limits) { limits_ = limits; }
 
  private:
   void acceptNext();
@@ -51,7 +57,7 @@ class TcpConnection final : public ReplySink, public std::enable_shared_from_thi
  private:
   void readLength();
   void readBody(size_t length);
-  void armIdle();
+  void armDeadline();  // the wait that applies now: write, read (first query) or idle
   void flush();
   void finishQuery(Query& q);
   void shutdown();
@@ -62,12 +68,13 @@ class TcpConnection final : public ReplySink, public std::enable_shared_from_thi
   uint16_t listenerId_;
   TcpLimits limits_;
   boost::asio::ip::tcp::socket socket_;
-  boost::asio::steady_timer idle_;
+  boost::asio::steady_timer deadline_;
   Endpoint client_;
   Endpoint local_;
   uint8_t lengthPrefix_[2] = {0, 0};
   Query* reading_ = nullptr;
   unsigned outstanding_ = 0;
+  unsigned received_ = 0;  // queries read so far
   bool closed_ = false;
   bool writing_ = false;
   bool readDone_ = false;
