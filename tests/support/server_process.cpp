@@ -15,6 +15,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -25,6 +26,15 @@
 #include "tests/support/source_address.hpp"
 
 namespace moat::testing {
+
+const char* moatBinary() {
+  static const char* const path = [] {
+    const char* chosen = std::getenv("MOAT_BINARY");
+    return chosen != nullptr && *chosen != '\0' ? chosen : MOAT_BUILT_BINARY;
+  }();
+  return path;
+}
+
 
 namespace {
 

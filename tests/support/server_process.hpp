@@ -11,6 +11,11 @@
 
 namespace moat::testing {
 
+// The moat binary the tests run: $MOAT_BINARY when it is set (CI runs these tests against its
+// ThreadSanitizer build of the server that way), else the one this build made.
+const char* moatBinary();
+#define MOAT_BINARY (::moat::testing::moatBinary())
+
 // A loopback port free for both UDP and TCP right now, outside the kernel's ephemeral range
 // (so no socket bound to port 0 takes it before the server does) and never handed out twice
 // to processes running at the same time.
