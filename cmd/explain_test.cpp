@@ -164,7 +164,7 @@ TEST_CASE("explain --format mermaid: a flowchart from the query through each dec
   CHECK_FALSE(has(q.out, "a\"b"));
 }
 
-TEST_CASE("explain -h, -help and --help print every flag and exit 0; a bad format exits 2") {
+TEST_CASE("explain -h, -help and --help print every flag and exit 0, a bad format exits 2") {
   for (const char* spelling : {"-h", "-help", "--help"}) {
     CAPTURE(spelling);
     auto run = explain({spelling});
@@ -229,7 +229,7 @@ TEST_CASE("explain --from: which view serves the client, and why the others do n
   CHECK(has(bad.err, "--from needs an IP address, got office"));
 }
 
-TEST_CASE("explain: any answers ANY with its HINFO; chaos says why an IN question is not its") {
+TEST_CASE("explain: any answers ANY with its HINFO, chaos says why an IN question is not its") {
   TempDir dir;
   const std::string conf = dir.write("Corefile", "example.org {\n  whoami\n  any\n}\n. {\n  chaos\n}\n");
   auto any = explain({"-conf", conf, "www.example.org", "ANY"});

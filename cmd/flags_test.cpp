@@ -39,7 +39,7 @@ TEST_CASE("flag errors say what is wrong, as Go's flag package does") {
   }
 }
 
-TEST_CASE("-h, -help and --help ask for help, as Go's flag package does; help wins over what follows") {
+TEST_CASE("-h, -help and --help ask for help, as Go's flag package does, help wins over what follows") {
   for (const char* spelling : {"-h", "-help", "--help", "--h"}) {
     CAPTURE(spelling);
     std::string error;

@@ -315,7 +315,7 @@ TEST_CASE("parser substitutes the environment in keys, names and arguments") {
   CHECK(d.args[1].pos.str() == "Corefile:2:15");
 }
 
-TEST_CASE("parser: an unset variable as a key is skipped; a block left without keys is "
+TEST_CASE("parser: an unset variable as a key is skipped, a block left without keys is "
           "dropped with a warning") {
   Corefile f = parseOk("{$UNSET} example.org {\n}\n", {}, envOf({}));
   REQUIRE(f.blocks.size() == 1);

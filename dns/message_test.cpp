@@ -10,7 +10,7 @@ using namespace moat;
 using moat::testing::decode;
 using moat::testing::makeQuery;
 
-TEST_CASE("startReply keeps ID, question spelling, RD; sets QR, AA, rcode") {
+TEST_CASE("startReply keeps ID, question spelling, RD, sets QR, AA, rcode") {
   auto pkt = makeQuery({.name = "WWW.example.org.", .id = 4242});
   dns::QueryView v;
   REQUIRE(dns::parseQuery(pkt, v) == dns::ParseStatus::Ok);

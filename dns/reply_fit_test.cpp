@@ -26,7 +26,7 @@ std::vector<uint8_t> bigReply(const std::vector<uint8_t>& pkt, dns::QueryView& v
 
 }  // namespace
 
-TEST_CASE("a reply that fits is left alone; EDNS is echoed") {
+TEST_CASE("a reply that fits is left alone, EDNS is echoed") {
   auto pkt = makeQuery({.name = "svc.example.org.", .edns = 1232, .dnssecOk = true});
   dns::QueryView v;
   auto reply = bigReply(pkt, v, 2);

@@ -168,7 +168,7 @@ TEST_CASE("configmap: the shipped docker/kubernetes/configmap.yaml, findings on 
   for (const Finding& f : findings) CHECK(f.pos.file == path);
 }
 
-TEST_CASE("SourceMap: literal blocks map character by character; other styles to their start") {
+TEST_CASE("SourceMap: literal blocks map character by character, other styles to their start") {
   auto one = [](const std::string& yaml) {
     auto maps = readConfigMaps(yaml, "cm");
     REQUIRE(maps);
@@ -204,7 +204,7 @@ TEST_CASE("SourceMap: literal blocks map character by character; other styles to
   CHECK(utf8.map.map(2, 2).col == 20);
 }
 
-TEST_CASE("looksLikeConfigMap: a kind line naming ConfigMap, in YAML or JSON; never a Corefile") {
+TEST_CASE("looksLikeConfigMap: a kind line naming ConfigMap, in YAML or JSON, never a Corefile") {
   CHECK(looksLikeConfigMap("apiVersion: v1\nkind: ConfigMap\n"));
   CHECK(looksLikeConfigMap("{\"kind\": \"ConfigMap\"}"));
   CHECK(looksLikeConfigMap("kind: List\nitems:\n- kind: ConfigMap\n"));

@@ -111,7 +111,7 @@ TEST_CASE("leak: several zones from hosts and inline entries, one finding listin
   CHECK(m.find("single") == std::string::npos);                 // single label: root's business
 }
 
-TEST_CASE("leak: the zone of an entry; public TLDs and sinkholes") {
+TEST_CASE("leak: the zone of an entry, public TLDs and sinkholes") {
   TempDir dir;
   dir.write("hosts", "10.0.0.1 mycompany.com\n10.0.0.2 nas.lan\n0.0.0.0 ads.tracker.example\n"
                      ":: ads.tracker.example\n10.0.0.3 www.shop.de\n");
@@ -160,7 +160,7 @@ TEST_CASE("no leak: scoped forward, except, no fallthrough, private built-in, sp
   }
 }
 
-TEST_CASE("leak: kubernetes with bare fallthrough on a public zone; reverse zones are fine") {
+TEST_CASE("leak: kubernetes with bare fallthrough on a public zone, reverse zones are fine") {
   TempDir dir;
   writeResolvConf(dir);
   auto leaking = lintText(dir, ". {\n kubernetes svc.example.com in-addr.arpa {\n  fallthrough\n }\n"
@@ -191,7 +191,7 @@ TEST_CASE("leak/private-public-upstream: a private zone sent to the resolver `.`
   CHECK_FALSE(hasRule(separate, "leak/private-public-upstream"));
 }
 
-TEST_CASE("moat/private-builtin: forward . names what Moat keeps local; private off or scope does not") {
+TEST_CASE("moat/private-builtin: forward . names what Moat keeps local, private off or scope does not") {
   TempDir dir;
   auto findings = lintText(dir, ". {\n forward . 192.0.2.1\n}\n");
   auto notes = withRule(findings, "moat/private-builtin");

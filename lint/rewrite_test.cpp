@@ -27,7 +27,7 @@ TEST_CASE("rewrite: a misspelt rule type or match type is named at its place wit
   CHECK(unknown[0].message.find("did you mean 'name'") != std::string::npos);
 }
 
-TEST_CASE("rewrite/private-escape: a private name mapped out of its zone warns; within it does not") {
+TEST_CASE("rewrite/private-escape: a private name mapped out of its zone warns, within it does not") {
   TempDir dir;
   auto out = lintText(dir, ". {\n  rewrite name suffix .internal. .example.com.\n  forward . 192.0.2.1\n}\n");
   CAPTURE(describe(out));

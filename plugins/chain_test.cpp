@@ -136,7 +136,7 @@ TEST_CASE("subqueries nest only so deep: a chain of them ends instead of looping
   CHECK(f.answer->seen == 1);
 }
 
-TEST_CASE("no zone: REFUSED; off the end of the chain: SERVFAIL with an error") {
+TEST_CASE("no zone: REFUSED, off the end of the chain: SERVFAIL with an error") {
   Fixture f;
   auto table = std::make_shared<RouteTable>();
   table->listeners.emplace_back();
@@ -246,7 +246,7 @@ struct NotifyTaker final : Handler {
   std::string_view name() const override { return "taker"; }
 };
 
-TEST_CASE("a NOTIFY enters only the handlers that take it; untaken it is NOTIMP, not a query") {
+TEST_CASE("a NOTIFY enters only the handlers that take it, untaken it is NOTIMP, not a query") {
   Fixture f;
   auto notifyPacket = makeQuery({.name = "b.", .type = 6, .rd = false});
   notifyPacket[2] = static_cast<uint8_t>((notifyPacket[2] & 0x87) | dns::opcode::Notify << 3);

@@ -62,7 +62,7 @@ TEST_CASE("Fall: zones limit it to names at or below them") {
   CHECK_FALSE(through(*fall, "badexample.org."));
 }
 
-TEST_CASE("Fall: CIDR zones become reverse zones; the root zone means all") {
+TEST_CASE("Fall: CIDR zones become reverse zones, the root zone means all") {
   auto cidr = Fall::parse(option({"10.0.0.0/8", "192.168.0.0/23"}));
   REQUIRE(cidr.ok());
   CHECK(through(*cidr, "1.2.3.10.in-addr.arpa."));

@@ -124,7 +124,7 @@ TEST_CASE("GET on a route answers with the route's status, body and content type
   CHECK(bodyOf(r) == "OK");
 }
 
-TEST_CASE("the first route for an address and path wins; the handler is asked on every request") {
+TEST_CASE("the first route for an address and path wins, the handler is asked on every request") {
   Fixture f;
   Client c(f.port);
   c.send(get("/ready"));
@@ -137,7 +137,7 @@ TEST_CASE("the first route for an address and path wins; the handler is asked on
   CHECK(bodyOf(c.response()) == "OK");
 }
 
-TEST_CASE("unknown paths get Go's 404; other methods 405; a query string is ignored") {
+TEST_CASE("unknown paths get Go's 404, other methods 405, a query string is ignored") {
   Fixture f;
   Client c(f.port);
   c.send(get("/nope"));
@@ -152,7 +152,7 @@ TEST_CASE("unknown paths get Go's 404; other methods 405; a query string is igno
   CHECK(c.response().rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
 }
 
-TEST_CASE("HEAD has GET's headers and no body; the connection stays usable") {
+TEST_CASE("HEAD has GET's headers and no body, the connection stays usable") {
   Fixture f;
   Client c(f.port);
   c.send(get("/health", "HEAD"));
@@ -164,7 +164,7 @@ TEST_CASE("HEAD has GET's headers and no body; the connection stays usable") {
   CHECK(bodyOf(c.response()) == "OK");
 }
 
-TEST_CASE("keep-alive by default in HTTP/1.1; Connection: close and HTTP/1.0 close after the answer") {
+TEST_CASE("keep-alive by default in HTTP/1.1, Connection: close and HTTP/1.0 close after the answer") {
   Fixture f;
   Client c(f.port);
   for (int i = 0; i < 2; ++i) {
@@ -181,7 +181,7 @@ TEST_CASE("keep-alive by default in HTTP/1.1; Connection: close and HTTP/1.0 clo
   CHECK(old.closedByServer());
 }
 
-TEST_CASE("a header beyond the limit gets 431 and a close; garbage gets 400") {
+TEST_CASE("a header beyond the limit gets 431 and a close, garbage gets 400") {
   Fixture f;
   Client c(f.port);
   c.send(get("/health", "GET", "X-Big: " + std::string(9000, 'a') + "\r\n"));
@@ -204,7 +204,7 @@ TEST_CASE("a body beyond the limit gets 413") {
   CHECK(c.response().rfind("HTTP/1.1 413 ", 0) == 0);
 }
 
-TEST_CASE("connections beyond the cap are closed at once; a freed slot is reused") {
+TEST_CASE("connections beyond the cap are closed at once, a freed slot is reused") {
   HttpLimits limits;
   limits.maxConnections = 2;
   Fixture f(limits);
@@ -241,7 +241,7 @@ TEST_CASE("a client that sends nothing, or stalls mid-request, is dropped at the
   CHECK(stalled.closedByServer());
 }
 
-TEST_CASE("every distinct address is bound once; a taken address fails listen with its name") {
+TEST_CASE("every distinct address is bound once, a taken address fails listen with its name") {
   HttpServer server;
   std::string error;
   std::vector<HttpRoute> routes = {

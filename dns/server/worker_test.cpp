@@ -74,7 +74,7 @@ struct Harness {
 
 std::vector<uint8_t> query(uint16_t id = 0x4242) { return testing::makeQuery({.name = "example.org.", .id = id}); }
 
-TEST_CASE("accept: a well-formed query goes to the dispatcher; no error counter moves") {
+TEST_CASE("accept: a well-formed query goes to the dispatcher, no error counter moves") {
   Harness h;
   h.feed(query());
   CHECK(h.dispatcher.count == 1);
@@ -119,7 +119,7 @@ TEST_CASE("accept: opcodes other than QUERY and NOTIFY are NOTIMP and counted") 
   CHECK(h.dispatcher.count == 0);
 }
 
-TEST_CASE("accept: NOTIFY reaches the chain (secondary takes it; the chain answers NOTIMP otherwise)") {
+TEST_CASE("accept: NOTIFY reaches the chain (secondary takes it, the chain answers NOTIMP otherwise)") {
   Harness h;
   auto packet = query();
   packet[2] = static_cast<uint8_t>((packet[2] & 0x87) | 4 << 3);

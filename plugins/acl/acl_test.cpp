@@ -29,7 +29,7 @@ std::string outcome(Acl& h, const Ask& a) {
   return "unexpected rcode " + std::to_string(r.reply.rcode);
 }
 
-TEST_CASE("first match wins inside a rule; no match means allow") {
+TEST_CASE("first match wins inside a rule, no match means allow") {
   auto b = build(R"(. {
   acl {
     allow net 192.168.1.0/24
@@ -62,7 +62,7 @@ TEST_CASE("first match wins inside a rule; no match means allow") {
   }
 }
 
-TEST_CASE("rules: the first whose zones hold the name and that has a matching policy decides; allow ends the search") {
+TEST_CASE("rules: the first whose zones hold the name and that has a matching policy decides, allow ends the search") {
   auto b = build(R"(example.org {
   acl a.example.org {
     allow net 10.0.0.1
@@ -90,7 +90,7 @@ TEST_CASE("rules: the first whose zones hold the name and that has a matching po
   CHECK(outcome(h, {.name = "example.net.", .client = "10.0.0.2"}) == "allow");
 }
 
-TEST_CASE("zones: a name matches at or below the zone, case-insensitively; reverse zones from CIDRs") {
+TEST_CASE("zones: a name matches at or below the zone, case-insensitively, reverse zones from CIDRs") {
   auto b = build(". {\n  acl example.org 10.0.0.0/8 {\n    block\n  }\n}\n");
   Acl& h = *b->handler;
   CHECK(outcome(h, {.name = "example.org."}) == "block");
@@ -118,7 +118,7 @@ TEST_CASE("types and `*`: listed types only, every type with `*` or without a ty
   CHECK(outcome(h, {.type = rr::TXT, .client = "198.51.100.7"}) == "drop");
 }
 
-TEST_CASE("`net *` and IPv6 networks; an IPv4 network never matches an IPv6 client") {
+TEST_CASE("`net *` and IPv6 networks, an IPv4 network never matches an IPv6 client") {
   auto b = build(R"(. {
   acl {
     allow net ::1 2001:db8::/32
@@ -195,7 +195,7 @@ TEST_CASE("the OPT follows the client's: its UDP size (as written) with DO set w
   }
 }
 
-TEST_CASE("the opcode and CD follow miekg/dns's SetReply; the RD bit is copied, not set") {
+TEST_CASE("the opcode and CD follow miekg/dns's SetReply, the RD bit is copied, not set") {
   auto b = build(". {\n  acl {\n    block\n  }\n}\n");
   dns::Query q;
   std::vector<uint8_t> packet = moat::testing::makeQuery({.name = "example.org.", .rd = false});

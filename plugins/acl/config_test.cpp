@@ -73,7 +73,7 @@ TEST_CASE("every rule form: action alone, type, net, both, in either order, repe
   CHECK_FALSE(p[5].nets.contains(ip4(10, 0, 0, 3)));
 }
 
-TEST_CASE("words: actions and section names in any case; query types exactly as miekg/dns spells them") {
+TEST_CASE("words: actions and section names in any case, query types exactly as miekg/dns spells them") {
   AclConfig c = parse(". {\n  acl {\n    BLOCK TYPE NSAP-PTR CAA Net 10.0.0.0/8\n    Allow type None\n  }\n}\n");
   const std::vector<Policy>& p = c.rules[0].policies;
   REQUIRE(p.size() == 2);
@@ -83,7 +83,7 @@ TEST_CASE("words: actions and section names in any case; query types exactly as 
   CHECK(p[1].types.everything());  // `None` is type 0, which CoreDNS reads as `*`
 }
 
-TEST_CASE("`*` means every type or every address; what follows it in the section is ignored, with a warning") {
+TEST_CASE("`*` means every type or every address, what follows it in the section is ignored, with a warning") {
   std::vector<conf::Diag> warnings;
   AclConfig c = parse(". {\n  acl {\n    block type * BOGUS net *\n    allow net * not-a-cidr type A\n  }\n}\n",
                       {"."}, &warnings);
@@ -101,7 +101,7 @@ TEST_CASE("`*` means every type or every address; what follows it in the section
   CHECK(warnings[1].severity == conf::Severity::Warning);
 }
 
-TEST_CASE("ZONES: the block's by default, else the stanza's (normalised, CIDRs as reverse zones); stanzas stay in order") {
+TEST_CASE("ZONES: the block's by default, else the stanza's (normalised, CIDRs as reverse zones), stanzas stay in order") {
   AclConfig c = parse(R"(example.org example.net {
   acl {
     block

@@ -114,7 +114,7 @@ TEST_CASE("NetSet: nested, adjacent and disjoint networks, both families") {
   CHECK_FALSE(set.contains(IpKey{true, v6("::1").value}));
 }
 
-TEST_CASE("NetSet: `*` holds every address of both families; an empty set none") {
+TEST_CASE("NetSet: `*` holds every address of both families, an empty set none") {
   NetSet all;
   all.addEverything();
   all.seal();

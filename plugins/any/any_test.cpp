@@ -40,7 +40,7 @@ TEST_CASE("an ANY query gets one HINFO, CoreDNS's record, and goes no further") 
   CHECK(a.reply.additional.empty());
 }
 
-TEST_CASE("the owner keeps the client's spelling; the class is IN whatever was asked") {
+TEST_CASE("the owner keeps the client's spelling, the class is IN whatever was asked") {
   auto a = ask({.name = "WwW.Example.ORG.", .type = dns::rrtype::ANY, .klass = dns::rrclass::CH, .rd = false});
   REQUIRE(a.verdict == Verdict::Answered);
   CHECK_FALSE(a.reply.rd);

@@ -81,7 +81,7 @@ TEST_CASE("a new file's zone appears on the next scan, a vanished file's zone go
   CHECK(addresses(plugin, "www.example.org.") == Addresses{"next"});
 }
 
-TEST_CASE("a changed serial reloads the zone; the same serial is not read again") {
+TEST_CASE("a changed serial reloads the zone, the same serial is not read again") {
   Fixture f;
   f.write("db.example.org", zoneText("example.org.", 1, "192.0.2.1"));
   AutoServer server(f.dir, kManual);
@@ -99,7 +99,7 @@ TEST_CASE("a changed serial reloads the zone; the same serial is not read again"
   CHECK(plugin.servedZone(moat::dns::nameFromText("example.org.").value())->serial() == 2);
 }
 
-TEST_CASE("a broken file keeps the zone's old data and is reported once; a new broken file is not served") {
+TEST_CASE("a broken file keeps the zone's old data and is reported once, a new broken file is not served") {
   Fixture f;
   f.write("db.example.org", zoneText("example.org.", 1, "192.0.2.1"));
   AutoServer server(f.dir, kManual);
@@ -135,7 +135,7 @@ TEST_CASE("broken at start: a warning at the directory, and the zone is not serv
   CHECK(server.plugin().servedOrigins().empty());
 }
 
-TEST_CASE("only names under ZONES are looked at; a zone file for another name loads but is never asked") {
+TEST_CASE("only names under ZONES are looked at, a zone file for another name loads but is never asked") {
   Fixture f;
   f.write("db.example.org", zoneText("example.org.", 1));
   f.write("db.example.com", zoneText("example.com.", 1));

@@ -89,7 +89,7 @@ TEST_CASE("configuration errors name the Corefile position") {
   }
 }
 
-TEST_CASE("setup: a missing directory is a warning and serves nothing; a file or an unreadable path is an error") {
+TEST_CASE("setup: a missing directory is a warning and serves nothing, a file or an unreadable path is an error") {
   ScratchDir dir;
   AutoServer missing(dir, ". {\n  auto {\n    directory not-there\n  }\n}\n");
   REQUIRE(missing.handler.ok());

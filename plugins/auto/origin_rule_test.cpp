@@ -36,7 +36,7 @@ TEST_CASE("the default rule names zones after db., anywhere in the name, lowerca
   CHECK_FALSE(standard.originOf("DB.example.org").has_value());  // the pattern is case-sensitive
 }
 
-TEST_CASE("templates put groups together; absent groups are empty, other braces stay") {
+TEST_CASE("templates put groups together, absent groups are empty, other braces stay") {
   const Case cases[] = {
       {R"(^(.*)\.zone$)", "{1}", "example.org.zone", "example.org."},
       {R"(^(.*)\.zone$)", "{1}", "example.org.zone.bak", ""},

@@ -59,7 +59,7 @@ TEST_CASE("an interface name: each of its addresses, IPv4 and IPv6, link-local w
   CHECK(addressesOf(". {\n  bind ifb0 lo\n}\n") == Addresses{"127.0.0.1", "::1"});
 }
 
-TEST_CASE("except: addresses or interface names, for its own directive only; every except line counts") {
+TEST_CASE("except: addresses or interface names, for its own directive only, every except line counts") {
   CHECK(addressesOf(". {\n  bind lo {\n    except 127.0.0.1\n  }\n}\n") == Addresses{"::1"});
   CHECK(addressesOf(". {\n  bind lo eth0 {\n    except lo\n  }\n}\n") ==
         Addresses{"192.0.2.2", "fd00::2", "fe80::fc:ff:fe00:1%eth0"});
@@ -114,7 +114,7 @@ TEST_CASE("mistakes, each at its file:line:col") {
   }
 }
 
-TEST_CASE("this host: `lo` is found and holds 127.0.0.1; bindAddresses resolves it") {
+TEST_CASE("this host: `lo` is found and holds 127.0.0.1, bindAddresses resolves it") {
   InterfaceTable host = systemInterfaces();
   auto lo = std::find_if(host.begin(), host.end(), [](const Interface& i) { return i.name == "lo"; });
   REQUIRE(lo != host.end());

@@ -101,7 +101,7 @@ TEST_CASE("cache: DO and CD are part of the key") {
   CHECK(h.upstreamCalls == 4);
 }
 
-TEST_CASE("cache: OPT is not stored; a client with EDNS gets its own back") {
+TEST_CASE("cache: OPT is not stored, a client with EDNS gets its own back") {
   Harness h;
   auto first = h.ask({.edns = 1232}, RCode::NoError, {a("www.example.org.", 300)});
   CHECK(first.hasOpt);

@@ -60,7 +60,7 @@ TEST_CASE("parseCache: options") {
   CHECK(cfg->keepTtl);
 }
 
-TEST_CASE("parseCache: servfail 0 turns SERVFAIL caching off; 5m is the limit") {
+TEST_CASE("parseCache: servfail 0 turns SERVFAIL caching off, 5m is the limit") {
   Setup zero(directive("cache", {"servfail 0"}));
   auto c0 = parseCache(zero.ctx);
   REQUIRE(c0.ok());

@@ -299,7 +299,7 @@ TEST_CASE("prefetch: AMOUNT hits must fall within DURATION of the first") {
   CHECK(s.upstream->seen == 2);
 }
 
-TEST_CASE("prefetch: one refresh at a time; a failed one leaves the entry; hits carry over") {
+TEST_CASE("prefetch: one refresh at a time, a failed one leaves the entry, hits carry over") {
   Server s(prefetch(2, 10min, 10));
   s.upstream->records = {a("www.example.org.", 300)};
   s.ask({});

@@ -51,7 +51,7 @@ TEST_CASE("setup errors, each at its place") {
   }
 }
 
-TEST_CASE("every query gets its deadline from when it came in, and goes on; no allocation") {
+TEST_CASE("every query gets its deadline from when it came in, and goes on, no allocation") {
   Cancel h(1s);
   auto q = std::make_unique<dns::Query>();
   testing::loadQuery(*q, testing::makeQuery({.name = "example.org.", .type = 1}));

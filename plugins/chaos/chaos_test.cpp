@@ -58,7 +58,7 @@ TEST_CASE("hostname.bind and id.server: the host's name") {
   CHECK(ask(h, "id.server.").reply.answer == std::vector<std::string>{txt("id.server.", "ns1.example")});
 }
 
-TEST_CASE("names match whatever their case; the owner keeps the client's spelling") {
+TEST_CASE("names match whatever their case, the owner keeps the client's spelling") {
   ChaosHandler h(kConfig, "ns1.example", 1, 42);
   CHECK(ask(h, "VERSION.Bind.").reply.answer == std::vector<std::string>{txt("VERSION.Bind.", "CoreDNS-001")});
   CHECK(ask(h, "Id.SERVER.").reply.answer == std::vector<std::string>{txt("Id.SERVER.", "ns1.example")});
@@ -160,7 +160,7 @@ TEST_CASE("parse: errors with their position") {
   CHECK(tooMany.error().str().rfind("Corefile:2:11: chaos: the 300 authors make a reply of ", 0) == 0);
 }
 
-TEST_CASE("setup: only the first chaos of a block counts, as in CoreDNS; the others warn") {
+TEST_CASE("setup: only the first chaos of a block counts, as in CoreDNS, the others warn") {
   auto parsed = stanzasOf(". {\n  chaos v1\n  chaos v2 {\n    bogus\n  }\n}\n", "chaos");
   std::vector<conf::Diag> warnings;
   SetupContext ctx;

@@ -177,7 +177,7 @@ TEST_CASE("no AAAA record: the A records come back as AAAA, TTL capped by the AA
   CHECK(f.dns64->translated() == 1);
 }
 
-TEST_CASE("no SOA in the AAAA reply: the cap is 600; other answer records pass unchanged") {
+TEST_CASE("no SOA in the AAAA reply: the cap is 600, other answer records pass unchanged") {
   Fixture f;
   CHECK(f.ask("nosoa.example.").answer == std::vector<std::string>{"nosoa.example. 300 IN AAAA 64:ff9b::c000:201",
                                                                    "nosoa.example. 60 IN AAAA 64:ff9b::c000:202"});
@@ -223,7 +223,7 @@ TEST_CASE("translate_all replaces existing AAAA records") {
   CHECK(f.ask("nx.example.").rcode == 3);  // NXDOMAIN stays final
 }
 
-TEST_CASE("IPv4 clients pass through unless allow_ipv4; other types always do") {
+TEST_CASE("IPv4 clients pass through unless allow_ipv4, other types always do") {
   Fixture f;
   CHECK(f.ask("v4.example.", rr::AAAA, "127.0.0.1").authority ==
         std::vector<std::string>{"example. 100 IN SOA ns.example. root.example. 0 0 0 0 0"});

@@ -177,7 +177,7 @@ TEST_CASE("an error raised for a plugin is wrapped as plugin.Error does") {
         "[ERROR] plugin/errors: 2 www.example.org. AAAA: plugin/whoami: no next plugin found\n");
 }
 
-TEST_CASE("rcode is the reply's; unknown types print TYPEn") {
+TEST_CASE("rcode is the reply's, unknown types print TYPEn") {
   Capture cap;
   ErrorsHandler h(Config{}, cap.logger);
   auto q = failedQuery("example.org.", "too many", dns::RCode::Refused, 65534);
@@ -237,7 +237,7 @@ TEST_CASE("consolidate with show_first and a single error prints no summary") {
   CHECK(cap.str() == "[ERROR] plugin/errors: 2 example.org. A: timeout\n");
 }
 
-TEST_CASE("consolidate: the first matching rule takes the error; (?i) works") {
+TEST_CASE("consolidate: the first matching rule takes the error, (?i) works") {
   Capture cap;
   auto cfg = parse(
       ". {\n  errors {\n    consolidate 1h \"(?i)^read\" warning\n    consolidate 1h read error\n"

@@ -56,7 +56,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("exact matches are authoritative with the apex NS; NODATA and NXDOMAIN carry the SOA") {
+TEST_CASE("exact matches are authoritative with the apex NS, NODATA and NXDOMAIN carry the SOA") {
   Fixture f;
   auto a = ask(f.file, "WWW.example.org.", rrtype::A);
   REQUIRE(a.verdict == Verdict::Answered);
@@ -94,7 +94,7 @@ TEST_CASE("the apex answers SOA with NS beside it, and NS with the glue of in-zo
                                                                "mail.example.org. AAAA 2001:db8::2"});
 }
 
-TEST_CASE("CNAME chains inside the zone are followed; asking for the CNAME itself is not") {
+TEST_CASE("CNAME chains inside the zone are followed, asking for the CNAME itself is not") {
   Fixture f;
   auto chain = ask(f.file, "www3.example.org.", rrtype::A);
   CHECK(brief(chain.reply.answer) == std::vector<std::string>{"www3.example.org. CNAME www2.example.org.",
@@ -183,7 +183,7 @@ TEST_CASE("empty non-terminals are NOERROR with the SOA, not NXDOMAIN") {
   }
 }
 
-TEST_CASE("a delegation is a referral with glue and no AA; DS at the cut comes from the parent") {
+TEST_CASE("a delegation is a referral with glue and no AA, DS at the cut comes from the parent") {
   Fixture f;
   for (const char* name : {"child.example.org.", "deep.below.child.example.org."}) {
     CAPTURE(name);
@@ -227,7 +227,7 @@ TEST_CASE("with DO the stored signatures and NSEC records come along, without it
   CHECK(denial);  // www < www1 < www2: www's NSEC covers it
 }
 
-TEST_CASE("zone transfers are refused without transfer; names outside the zones pass on") {
+TEST_CASE("zone transfers are refused without transfer, names outside the zones pass on") {
   Fixture f;
   CHECK(ask(f.file, "example.org.", rrtype::AXFR).reply.rcode == 5);
   CHECK(ask(f.file, "example.org.", rrtype::IXFR).reply.rcode == 5);

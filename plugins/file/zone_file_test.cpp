@@ -79,7 +79,7 @@ TEST_CASE("a record that does not parse is reported at its file and line") {
   CHECK(nsec3.error.find("NSEC3 zones are not supported") != std::string::npos);
 }
 
-TEST_CASE("records outside the origin are left out and counted; the same record twice is one") {
+TEST_CASE("records outside the origin are left out and counted, the same record twice is one") {
   ZoneLoad load = loadZoneText(std::string(kSoa) +
                                    "www IN A 192.0.2.1\nwww IN A 192.0.2.1\nwww.example.net. IN A 192.0.2.2\n",
                                "db", "example.org.");

@@ -14,7 +14,7 @@ using testing::block;
 using testing::query;
 using Mode = FakeUpstream::Mode;
 
-TEST_CASE("forward: past the query's deadline no further attempt starts; SERVFAIL with the error") {
+TEST_CASE("forward: past the query's deadline no further attempt starts, SERVFAIL with the error") {
   FakeUpstream a, b;
   a.setMode(Mode::Silent);
   b.setMode(Mode::Silent);

@@ -54,7 +54,7 @@ TEST_CASE("forward egress: an unscoped forward passes private names on and sends
   CHECK(h.stats().sendsStopped == 0);
 }
 
-TEST_CASE("forward egress: a stanza scoped to the private zone sends it; a later one can take it") {
+TEST_CASE("forward egress: a stanza scoped to the private zone sends it, a later one can take it") {
   FakeUpstream site, world;
   site.setAnswerAddress("192.0.2.10");
   Harness h(block("forward . " + world.address() + "\nforward internal.company " + site.address()),

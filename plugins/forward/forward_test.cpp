@@ -125,7 +125,7 @@ TEST_CASE("forward: a silent first upstream fails over to the second") {
   CHECK(good.udpQueries() == 1);
 }
 
-TEST_CASE("forward: failover rcodes try the next upstream; the last reply is returned") {
+TEST_CASE("forward: failover rcodes try the next upstream, the last reply is returned") {
   FakeUpstream bad, good;
   bad.setMode(Mode::ServFail);
   SUBCASE("next upstream answers") {

@@ -54,7 +54,7 @@ TEST_CASE("header: every mistake at its place, with did-you-mean") {
   checkError(". {\n  header {\n    response set ra ar\n  }\n}\n", 3, 21, "did you mean 'aa'?");
 }
 
-TEST_CASE("header: as CoreDNS, only the first stanza with rules counts; later ones warn") {
+TEST_CASE("header: as CoreDNS, only the first stanza with rules counts, later ones warn") {
   std::vector<conf::Diag> warnings;
   auto r = parse(". {\n  header {\n  }\n  header {\n    response set aa\n  }\n  header {\n    bogus\n  }\n}\n",
                  &warnings);
@@ -65,7 +65,7 @@ TEST_CASE("header: as CoreDNS, only the first stanza with rules counts; later on
   CHECK(warnings[0].severity == conf::Severity::Warning);
 }
 
-TEST_CASE("header: query rules change what the next plugins read; response rules the reply") {
+TEST_CASE("header: query rules change what the next plugins read, response rules the reply") {
   auto config = parse(". {\n  header {\n    query set rd\n    response set ra\n    response clear aa\n  }\n}\n");
   REQUIRE(config.ok());
   plugins::header::HeaderHandler handler(*config);

@@ -62,7 +62,7 @@ TEST_CASE("health: address and lameduck") {
   }
 }
 
-TEST_CASE("health: several blocks each add their route; the longest lameduck wins") {
+TEST_CASE("health: several blocks each add their route, the longest lameduck wins") {
   Setup s = run(
       "a.test {\n  health :8080 {\n    lameduck 2s\n  }\n}\n"
       "b.test {\n  health :8080 {\n    lameduck 500ms\n  }\n}\n"

@@ -134,7 +134,7 @@ TEST_CASE("parseHostsText under the root zone keeps every valid name") {
   CHECK(names(entries) == "localhost. localhost.localdomain. localhost. ");
 }
 
-TEST_CASE("Index: exact names beat wildcards per origin and family; wildcards span one label") {
+TEST_CASE("Index: exact names beat wildcards per origin and family, wildcards span one label") {
   const auto file = parseHostsText(
       "10.0.0.53 *.example.org\n"
       "10.0.1.52 *.intern.example.org\n"

@@ -129,7 +129,7 @@ TEST_CASE("hosts: names outside the zones pass on, fallthrough or not") {
   CHECK(ask(*h, "example.com.", rr::MX).verdict == Verdict::Next);
 }
 
-TEST_CASE("hosts: PTR answers ignore the zones; no name for the address always passes on") {
+TEST_CASE("hosts: PTR answers ignore the zones, no name for the address always passes on") {
   TempDir dir;
   auto h = make(dir);
   auto v4 = ask(*h, "2.0.0.10.in-addr.arpa.", rr::PTR);
@@ -239,7 +239,7 @@ TEST_CASE("setupHosts: a missing file warns and inline entries still answer") {
         Strings{"inline.example.org. 3600 IN A 10.0.0.1"});
 }
 
-TEST_CASE("setupHosts: a path that cannot even be looked at is an error; bad options too") {
+TEST_CASE("setupHosts: a path that cannot even be looked at is an error, bad options too") {
   TempDir dir;
   dir.write("plain", "x");
   Setup s(directive("hosts plain/hosts"), {"."}, dir.path());

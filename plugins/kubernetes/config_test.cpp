@@ -122,7 +122,7 @@ TEST_CASE("config: pods modes, ttl bounds, zonal, namespace_labels") {
   CHECK(zero.config->namespaceLabels == "!legacy");
 }
 
-TEST_CASE("config: upstream is accepted with a warning; several endpoints warn") {
+TEST_CASE("config: upstream is accepted with a warning, several endpoints warn") {
   auto p = parse("", {"objects x", "upstream", "upstream 10.0.0.1:53", "endpoint a b"});
   REQUIRE(p.config.ok());
   REQUIRE(p.config->warnings.size() == 3);

@@ -99,7 +99,7 @@ TEST_CASE("handler: names outside the zones are the next plugin's") {
   CHECK(ask(*h, "1.0.0.10.in-addr.arpa.", rr::PTR).verdict == Verdict::Next);
 }
 
-TEST_CASE("handler: answers keep the query's spelling; object names come out as stored") {
+TEST_CASE("handler: answers keep the query's spelling, object names come out as stored") {
   auto h = makeHandler(kClusterZones, {"ignore empty_service"});
   auto a = ask(*h, "SvC1.TeStNs.SvC.cLuStEr.LoCaL.", rr::A);
   CHECK(a.reply.answer == Strings{"SvC1.TeStNs.SvC.cLuStEr.LoCaL. 5 IN A 10.0.0.1"});
@@ -174,7 +174,7 @@ TEST_CASE("handler: ignore empty_service and noendpoints") {
   }
 }
 
-TEST_CASE("handler: zonal names; objects carry no topology, so pin is empty, prefer is all") {
+TEST_CASE("handler: zonal names, objects carry no topology, so pin is empty, prefer is all") {
   auto h = makeHandler(kClusterZones, {"zonal"});
   denied(*h, "eu-1a.pin._zone.hdls1.testns.svc.cluster.local.", rr::A, kNoError);
   denied(*h, "eu-1a.pin._zone.hdls1.testns.svc.cluster.local.", rr::TXT, kNoError);

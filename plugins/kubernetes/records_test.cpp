@@ -281,7 +281,7 @@ TEST_CASE("records: pods disabled, insecure, verified") {
   }
 }
 
-TEST_CASE("records: ttl applies everywhere but dns-version; SOA ttl is capped at 300") {
+TEST_CASE("records: ttl applies everywhere but dns-version, SOA ttl is capped at 300") {
   auto h = makeHandler(kHead, {"ttl 600"});
   run(*h, {{"svc1.testns.svc.cluster.local.", rr::A, kNoError,
             {"svc1.testns.svc.cluster.local. 600 IN A 10.0.0.1"}},

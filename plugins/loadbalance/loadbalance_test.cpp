@@ -339,7 +339,7 @@ TEST_CASE("three A records: every order appears, about equally often") {
   }
 }
 
-TEST_CASE("two records swap; one record is left alone") {
+TEST_CASE("two records swap, one record is left alone") {
   LoadbalanceHandler lb({}, 1, kSeed);
   auto two = answerOrders(
       lb, makeReply("x.example.", rr::A, aRecords("x.example.", {"192.0.2.1", "192.0.2.2"})), 100);
@@ -705,7 +705,7 @@ TEST_CASE("sections over 64 records keep their order") {
   CHECK(seen.size() > 1);
 }
 
-TEST_CASE("prefer: preferred subnets first, in the order listed; ties stay shuffled") {
+TEST_CASE("prefer: preferred subnets first, in the order listed, ties stay shuffled") {
   Config config;
   for (const char* cidr : {"2001:db8::/32", "10.9.20.0/24", "10.9.30.0/24"}) {
     config.prefer.push_back(*parseSubnet(cidr));

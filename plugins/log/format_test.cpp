@@ -52,7 +52,7 @@ TEST_CASE("the qname is printed lowercased, as a FQDN") {
   CHECK(line("{name}", *q) == "[INFO] www.example.org.");
 }
 
-TEST_CASE("IPv6 client in brackets; IPv4-mapped client as IPv4") {
+TEST_CASE("IPv6 client in brackets, IPv4-mapped client as IPv4") {
   auto q = test::query({.name = "example.org.", .id = 7}, dns::Proto::Udp, "2001:db8::1", 53000);
   test::answerA(*q);
   Clock::time_point now = Clock::now();

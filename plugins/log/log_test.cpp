@@ -85,7 +85,7 @@ TEST_CASE("rules: a name outside every rule is not logged") {
   CHECK(cap.text.str().empty());
 }
 
-TEST_CASE("classes filter on the reply; the first matching rule decides even when it drops") {
+TEST_CASE("classes filter on the reply, the first matching rule decides even when it drops") {
   Capture cap;
   auto h = handler(
       ". {\n"

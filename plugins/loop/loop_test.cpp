@@ -110,7 +110,7 @@ TEST_CASE("the probe goes to the listen address, loopback for a wildcard") {
   CHECK_FALSE(probeAddress("eth0").has_value());
 }
 
-TEST_CASE("only the probe name with type HINFO is counted; every query goes on") {
+TEST_CASE("only the probe name with type HINFO is counted, every query goes on") {
   Recorder rec;
   LoopHandler h("example.org.", wire("1.2.example.org."), ":53", rec.callback());
   CHECK(ask(h, "1.2.example.org.", dns::rrtype::A) == Verdict::Next);
@@ -177,7 +177,7 @@ class FakeListener {
   std::array<uint8_t, 1500> buf_{};
 };
 
-TEST_CASE("probing ends at the first reply; afterwards the handler does nothing") {
+TEST_CASE("probing ends at the first reply, afterwards the handler does nothing") {
   asio::io_context io;
   FakeListener server(io);
   Recorder rec;

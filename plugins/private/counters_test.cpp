@@ -119,7 +119,7 @@ TEST_CASE("log: nothing when no one tried to send it") {
   CHECK(c.handler->warnings() == 0);
 }
 
-TEST_CASE("log: the same name twice within a minute logs once; after a minute, again") {
+TEST_CASE("log: the same name twice within a minute logs once, after a minute, again") {
   Captured c;
   PrivateAnswer& h = *c.handler;
   ask(h, {.name = "api.internal.company.", .egressBlocked = "forward", .start = t0});
@@ -201,7 +201,7 @@ TEST_CASE("explain: one note says which zone, why, and the answer") {
   CHECK(trace.lines[1].find("-> NXDOMAIN aa, SOA 10.in-addr.arpa.") != std::string::npos);
 }
 
-TEST_CASE("setup: a handler in every block, stanzas or not; none without private zones") {
+TEST_CASE("setup: a handler in every block, stanzas or not, none without private zones") {
   SetupContext ctx;
   CHECK(setupPrivate(ctx)->get() == nullptr);  // no zones built: nothing to answer
   ctx.privateZones = zonesOf(". {\n  private off\n}\n");

@@ -232,7 +232,7 @@ TEST_CASE("prometheus: exact series after known queries") {
   CHECK(valueOf(sizes[1]) == 4);  // le=100: these requests are ~31-32 bytes
 }
 
-TEST_CASE("prometheus: the zone label is the longest block zone; workers add up") {
+TEST_CASE("prometheus: the zone label is the longest block zone, workers add up") {
   Setup s = run("example.org:1054 sub.example.org:1054 {\n  prometheus 127.0.0.1:0\n  whoami\n}\n", 2);
   REQUIRE(s.result.ok());
   Chain chain;
@@ -266,7 +266,7 @@ TEST_CASE("prometheus: an unknown writer is labelled \"\", never guessed") {
   CHECK(hasLine(text, "coredns_dns_responses_total{plugin=\"\",rcode=\"NOERROR\",server=\"dns://:1055\",view=\"\",zone=\".\"} 1"));
 }
 
-TEST_CASE("prometheus: blocks share one collector; a rebuilt unchanged block keeps counting") {
+TEST_CASE("prometheus: blocks share one collector, a rebuilt unchanged block keeps counting") {
   Setup s = run(
       "a.test:1056 {\n  prometheus 127.0.0.1:0\n  whoami\n}\n"
       "b.test:1056 {\n  prometheus 127.0.0.1:0\n  whoami\n}\n");

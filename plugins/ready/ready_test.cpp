@@ -95,7 +95,7 @@ TEST_CASE("ready: 503 with the sorted names of the unready, 200 once all are rea
   CHECK(r.body == "OK");
 }
 
-TEST_CASE("ready: until-ready stops asking a plugin that was ready; continuously keeps asking") {
+TEST_CASE("ready: until-ready stops asking a plugin that was ready, continuously keeps asking") {
   for (bool continuously : {false, true}) {
     CAPTURE(continuously);
     Setup s = run(continuously ? ". {\n  ready {\n    monitor continuously\n  }\n}\n" : ". {\n  ready\n}\n");

@@ -120,7 +120,7 @@ TEST_CASE("prefix, suffix, substring and regex rewrite the name as CoreDNS's do"
   }
 }
 
-TEST_CASE("answer auto maps the answer's names back; without it a prefix rule leaves them") {
+TEST_CASE("answer auto maps the answer's names back, without it a prefix rule leaves them") {
   RewriteHandler with(parsed("rewrite name prefix ftp. www. answer auto"), 1);
   auto s = run(with, "ftp.example.org.", rr::A, aRecord());
   CHECK(s.reply.answer == std::vector<std::string>{"ftp.example.org. 300 IN A 10.0.0.1"});
@@ -161,7 +161,7 @@ TEST_CASE("answer name and answer value: regex rewrites of owners and of values"
         std::vector<std::string>{"30.30.30.10.in-addr.arpa. 60 IN PTR ftp-us-west-1.coredns.rocks."});
 }
 
-TEST_CASE("stop ends the rules, continue goes on; answers revert last rule first") {
+TEST_CASE("stop ends the rules, continue goes on, answers revert last rule first") {
   RewriteHandler stop(parsed("rewrite name a.org b.org\nrewrite name b.org c.org"), 1);
   CHECK(run(stop, "a.org.", rr::A).name == "b.org.");
   RewriteHandler cont(parsed("rewrite continue name a.org b.org\nrewrite name b.org c.org"), 1);
@@ -173,7 +173,7 @@ TEST_CASE("stop ends the rules, continue goes on; answers revert last rule first
   CHECK(run(miss, "a.org.", rr::A).name == "b.org.");
 }
 
-TEST_CASE("type and class rules rewrite the question; the client sees its own") {
+TEST_CASE("type and class rules rewrite the question, the client sees its own") {
   RewriteHandler h(parsed("rewrite type ANY HINFO"), 1);
   auto s = run(h, "example.org.", rr::ANY);
   CHECK(s.type == rr::HINFO);
@@ -343,7 +343,7 @@ RegexRun regexRound(RewriteHandler& h, const std::string& name) {
   return {testing::allocations, testing::decode(q->reply)};
 }
 
-TEST_CASE("regex rules: a test allocates nothing once warm; groups cost RE2's work space, bounded") {
+TEST_CASE("regex rules: a test allocates nothing once warm, groups cost RE2's work space, bounded") {
   RewriteHandler test(parsed("rewrite continue ttl regex (.*)\\.example\\.org 30\n"
                              "rewrite name regex ^www\\.example\\.org\\.$ web.example.org."),
                       1);

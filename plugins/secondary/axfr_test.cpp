@@ -19,7 +19,7 @@ constexpr uint16_t kId = 0x4242;
 
 }  // namespace
 
-TEST_CASE("axfr: one message from SOA to SOA is a zone; names land lowercased where lookups follow them") {
+TEST_CASE("axfr: one message from SOA to SOA is a zone, names land lowercased where lookups follow them") {
   AxfrReader reader(kOrigin, kId);
   const auto step = reader.add(message({.records = {soa(7), "example.org. 300 IN NS NS1.Example.ORG.",
                                                     "ns1.example.org. 300 IN A 192.0.2.1",

@@ -70,7 +70,7 @@ TEST_CASE("handler: SERVFAIL before the first transfer, the zone's data once one
   CHECK(s.servedOrigins() == std::vector<std::string>{"example.org."});
 }
 
-TEST_CASE("handler: NOTIFY from a primary is answered NOERROR+AA and wakes the refresher; from anyone else dropped") {
+TEST_CASE("handler: NOTIFY from a primary is answered NOERROR+AA and wakes the refresher, from anyone else dropped") {
   std::vector<std::unique_ptr<PulledZone>> zones;
   zones.push_back(pulled("example.org.", "127.0.0.1:1"));
   Secondary s(std::move(zones), Fall{}, nullptr);

@@ -91,7 +91,7 @@ TEST_CASE("transfer: mistakes are errors at file:line:col") {
   CHECK(error("example.org {\n transfer {\n  to *\n  source\n }\n}\n").starts_with("Corefile:4:3: transfer:"));
 }
 
-TEST_CASE("transfer: only listed addresses may transfer, whatever their port; * allows everyone") {
+TEST_CASE("transfer: only listed addresses may transfer, whatever their port, * allows everyone") {
   auto cfg = parse("example.org {\n transfer {\n  to 127.0.0.1:5300 2001:db8::1\n }\n}\n");
   REQUIRE(cfg.ok());
   const Stanza& s = cfg->stanzas[0];

@@ -63,7 +63,7 @@ TEST_CASE("transfer messages: SOA first and last, every record once, each messag
   CHECK(std::adjacent_find(records.begin() + 1, records.end() - 1) == records.end() - 1);
 }
 
-TEST_CASE("transfer messages: a small zone is one message; a record over the limit travels alone") {
+TEST_CASE("transfer messages: a small zone is one message, a record over the limit travels alone") {
   auto zone = exampleZone(1, 3);
   CHECK(transfer(*zone, kMessageLimit).messages.size() == 1);
   // A limit below one record: every record its own message.

@@ -27,7 +27,7 @@ bool admitsFrom(const HandlerPtr& h, const std::string& client, uint16_t type = 
   return std::dynamic_pointer_cast<View>(h)->admits(q);
 }
 
-TEST_CASE("view: every expr must hold; none admits everything") {
+TEST_CASE("view: every expr must hold, none admits everything") {
   auto both = setup("view office {\n  expr incidr(client_ip(), '10.0.0.0/8')\n  expr type() == 'A'\n}");
   REQUIRE(both.ok());
   CHECK(std::dynamic_pointer_cast<View>(*both)->viewName() == "office");

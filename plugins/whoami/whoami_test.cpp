@@ -62,7 +62,7 @@ TEST_CASE("IPv4 client on a dual-stack socket gets an A record") {
   CHECK(a.reply.additional[1] == "_udp.example.org. 0 IN SRV 0 0 1 .");
 }
 
-TEST_CASE("the qname keeps the client's spelling; any qtype is answered the same way") {
+TEST_CASE("the qname keeps the client's spelling, any qtype is answered the same way") {
   auto a = ask({.name = "Example.ORG.", .type = dns::rrtype::TXT}, dns::Proto::Udp, "127.0.0.1", 5353);
   REQUIRE(a.reply.additional.size() == 2);
   CHECK(a.reply.additional[0] == "Example.ORG. 0 IN A 127.0.0.1");
@@ -83,7 +83,7 @@ TEST_CASE("records carry the query's class") {
   CHECK(a.reply.additional[1] == "_udp.example.org. 0 CH SRV 0 0 9 .");
 }
 
-TEST_CASE("RD is echoed, not invented; the reply has the expected wire size") {
+TEST_CASE("RD is echoed, not invented, the reply has the expected wire size") {
   auto a = ask({.name = "example.org.", .rd = false}, dns::Proto::Udp, "127.0.0.1", 40000);
   CHECK_FALSE(a.reply.rd);
   // header 12 + question 17 + A (13+10+4) + SRV (18+10+7)

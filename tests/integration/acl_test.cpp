@@ -195,7 +195,7 @@ TEST_CASE("a bad acl rule stops the start with file:line:col") {
   }
 }
 
-TEST_CASE("a reload with a bad acl rule keeps the running rules; a good one applies them") {
+TEST_CASE("a reload with a bad acl rule keeps the running rules, a good one applies them") {
   TempDir dir;
   ServerProcess s(dir, ".:@PORT@ {\n  acl {\n    block net 127.0.0.2\n  }\n  whoami\n}\n");
   const uint16_t port = s.port();

@@ -170,7 +170,7 @@ TEST_CASE("chaos: without arguments, Moat's own version and `Moat` as author") {
         std::vector<std::string>{"authors.bind. 0 CH TXT \"Moat\""});
 }
 
-TEST_CASE("chaos opens the listener to class CH, as CoreDNS; without it CH is REFUSED up front") {
+TEST_CASE("chaos opens the listener to class CH, as CoreDNS, without it CH is REFUSED up front") {
   TempDir dir;
   // Both blocks on one listener: chaos in one lets CH queries into the other's chain too.
   // (any is the probe: dig cannot read the CH-class A records whoami would answer with.)

@@ -37,7 +37,7 @@ std::string status(uint16_t port, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("auto: zone files answered from the start; files added, changed and removed are picked up") {
+TEST_CASE("auto: zone files answered from the start, files added, changed and removed are picked up") {
   TempDir dir;
   std::filesystem::create_directory(dir.path() + "/zones");
   putZone(dir, "db.example.org", zoneText("example.org.", 1, "192.0.2.1"));

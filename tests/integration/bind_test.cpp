@@ -186,7 +186,7 @@ TEST_CASE("a name that is neither an address nor an interface stops the start wi
         std::string::npos);
 }
 
-TEST_CASE("reload: a name that is not an interface keeps the running listeners; except applies per reload") {
+TEST_CASE("reload: a name that is not an interface keeps the running listeners, except applies per reload") {
   TempDir dir;
   ServerProcess s(dir, ".:@PORT@ {\n  bind lo\n  whoami\n}\n");
   const uint16_t port = s.port();

@@ -89,7 +89,7 @@ TEST_CASE("a bad Corefile stops the start with file:line:col and exit code 1") {
   }
 }
 
-TEST_CASE("unknown flags are usage errors (exit 2); -version and -plugins answer and exit 0") {
+TEST_CASE("unknown flags are usage errors (exit 2), -version and -plugins answer and exit 0") {
   std::string out;
   CHECK(runMoat({"-bogus"}, out) == 2);
   CHECK(out.find("flag provided but not defined: -bogus") != std::string::npos);
@@ -102,7 +102,7 @@ TEST_CASE("unknown flags are usage errors (exit 2); -version and -plugins answer
   CHECK(out.find("dns.chaos\n") != std::string::npos);
 }
 
-TEST_CASE("names outside every block are REFUSED; a more specific block wins") {
+TEST_CASE("names outside every block are REFUSED, a more specific block wins") {
   TempDir dir;
   ServerProcess s(dir,
                   "example.org:@PORT@ {\n  bind 127.0.0.1\n  whoami\n}\n"

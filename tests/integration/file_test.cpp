@@ -55,7 +55,7 @@ TEST_CASE("file README: example.org from db.example.org, answered over the wire"
   CHECK(has(dig(s.port(), {"www.example.net", "A"}), "status: REFUSED"));
 }
 
-TEST_CASE("file README: one file for two zones; without the zones, a root block reads it with the wrong origin") {
+TEST_CASE("file README: one file for two zones, without the zones, a root block reads it with the wrong origin") {
   TempDir dir;
   dir.write("example.org.signed", "@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300\nwww IN A 192.0.2.7\n");
   ServerProcess s(dir, ".:@PORT@ {\n    file example.org.signed example.org example.net\n}\n");
@@ -75,7 +75,7 @@ TEST_CASE("file README: one file for two zones; without the zones, a root block 
                      dir.path() + "/db.example.org example.org.`)"));
 }
 
-TEST_CASE("a CNAME out of the zone is resolved through forward; a private target never leaves") {
+TEST_CASE("a CNAME out of the zone is resolved through forward, a private target never leaves") {
   FakeUpstream upstream;
   TempDir dir;
   dir.write("db", "@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n"

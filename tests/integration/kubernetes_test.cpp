@@ -80,7 +80,7 @@ TEST_CASE("the cluster example's start-up error names plugin/loop, the last plug
   CHECK(out.find("plugin/private") == std::string::npos);
 }
 
-TEST_CASE("rewriting the objects changes answers without a restart; a broken file keeps the old ones") {
+TEST_CASE("rewriting the objects changes answers without a restart, a broken file keeps the old ones") {
   TempDir dir;
   ServerProcess s(dir, exampleCorefile(dir));
   auto ask = [&] { return dig(s.port(), {"kubernetes.default.svc.cluster.local", "A", "+short"}); };

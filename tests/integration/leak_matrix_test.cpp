@@ -103,7 +103,7 @@ TEST_CASE("leak: `except` lists do not open or close the egress check") {
   CHECK_FALSE(saw(upstream, "www.example.net"));  // except still works for public names
 }
 
-TEST_CASE("leak: several server blocks and ports; private zones hold for every block") {
+TEST_CASE("leak: several server blocks and ports, private zones hold for every block") {
   FakeUpstream upstream;
   TempDir dir;
   uint16_t other = freePort();
@@ -207,7 +207,7 @@ TEST_CASE("leak: scoped forwards are the escape hatch, and only for their own zo
   expectForwarded(s.port(), kPublic, world);
 }
 
-TEST_CASE("leak: the split-DNS idiom (a zone block with `forward .`) is scoped; `.` still blocks") {
+TEST_CASE("leak: the split-DNS idiom (a zone block with `forward .`) is scoped, `.` still blocks") {
   FakeUpstream site, home, world;
   TempDir dir;
   ServerProcess s(dir,

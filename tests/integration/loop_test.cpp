@@ -48,7 +48,7 @@ TEST_CASE("loop: a block's first zone names the probe, and a bound address is pr
   CHECK(out.find(".example.org.\"") != std::string::npos);  // the probe name lies in the zone
 }
 
-TEST_CASE("loop: an upstream that answers is no loop; the server keeps serving") {
+TEST_CASE("loop: an upstream that answers is no loop, the server keeps serving") {
   TempDir upstreamDir, dir;
   // The upstream logs what it gets, so the probe can be seen arriving there exactly once.
   ServerProcess upstream(upstreamDir, ".:@PORT@ {\n  log\n  whoami\n}\n");

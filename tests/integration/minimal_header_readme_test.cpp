@@ -73,7 +73,7 @@ TEST_CASE("minimal README: whoami's reply reaches the client with its answer sec
   CHECK_FALSE(has(tcp, "IN\tSRV\t"));
 }
 
-TEST_CASE("minimal: a positive answer loses authority and additional; referrals and negatives keep them") {
+TEST_CASE("minimal: a positive answer loses authority and additional, referrals and negatives keep them") {
   TempDir dir;
   writeZone(dir);
   ServerProcess s(dir, "example.org:@PORT@ {\n    file db.example.org\n    minimal\n}\n");

@@ -27,7 +27,7 @@ std::string incident(const TempDir& dir, const std::string& extra) {
 
 }  // namespace
 
-TEST_CASE("moat lint: the incident's Corefile fails on the forward line; one private line fixes it") {
+TEST_CASE("moat lint: the incident's Corefile fails on the forward line, one private line fixes it") {
   TempDir dir;
   const std::string corefile = incident(dir, "");
   std::string out;

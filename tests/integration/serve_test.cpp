@@ -70,7 +70,7 @@ TEST_CASE("a name with only other address types gets NODATA from hosts") {
   CHECK(r.authority.empty());
 }
 
-TEST_CASE("names hosts does not know are forwarded; the reply is relayed with the client's ID") {
+TEST_CASE("names hosts does not know are forwarded, the reply is relayed with the client's ID") {
   Setup s;
   auto r = decode(exchangeUdp(s.front.port(), makeQuery({.name = "up.example.", .id = 777})));
   REQUIRE(r.ok);

@@ -153,7 +153,7 @@ org:@PORT@ {
   CHECK(refused.rcode == 5);
 }
 
-TEST_CASE("view: blocks of one zone and port are tried top to bottom; a view-less one first shadows") {
+TEST_CASE("view: blocks of one zone and port are tried top to bottom, a view-less one first shadows") {
   TempDir dir;
   ServerProcess s(dir, R"(.:@PORT@ {
   bind 127.0.0.1
