@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <optional>
@@ -187,8 +188,18 @@ bool characterStrings(const Token& t, Writer& w) {
 }
 
 bool viaLdns(std::string_view text, WireRecord& out, std::string_view& why) {
-  // The slow path for the types not written above: ldns parses (and allocates).
-  const std::string copy(text);
+  // The slow path for the types not written above: ldns parses (and allocates). Meta types
+  // are no records, and ldns is given the record on one line.
+  if (out.type == 41 || (out.type >= 128 && out.type <= 255)) {
+    why = "a meta type is no record";
+    return false;
+  }
+  if (text.find('\0') != std::string_view::npos) {
+    why = "the record has a NUL byte";
+    return false;
+  }
+  std::string copy(text);
+  std::replace_if(copy.begin(), copy.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
   ldns_rr* raw = nullptr;
   dns::LdnsRdf root(ldns_dname_new_frm_str("."));
   uint32_t ttl = kDefaultTtl;

@@ -235,6 +235,9 @@ TEST_CASE("record text to wire: defaults, order of TTL and class, the ldns path 
   CHECK_FALSE(parseRecord("a.example. 60 IN A", rec, why));
   CHECK_FALSE(parseRecord("a.example. 60 IN NOPE x", rec, why));
   CHECK_FALSE(parseRecord("", rec, why));
+  // Meta types are no records: never handed to ldns.
+  CHECK_FALSE(parseRecord("a.example. 60 IN ANY x", rec, why));
+  CHECK(why == "a meta type is no record");
 }
 
 TEST_CASE("answering from a template allocates nothing beyond the reply buffer") {

@@ -443,6 +443,7 @@ std::optional<uint64_t> parseUint(std::string_view s, int base, int bits) {
 std::optional<size_t> Template::render(const Data& data, char* out, size_t cap, std::string_view& why) const {
   size_t len = 0;
   auto put = [&](std::string_view s) {
+    if (s.empty()) return true;
     if (s.size() > cap - len) return false;
     std::memcpy(out + len, s.data(), s.size());
     len += s.size();
