@@ -276,6 +276,27 @@ TEST_CASE("answering from a template allocates nothing beyond the reply buffer")
   }
 }
 
+// A pattern outside RE2's one-pass engine (here six submatches: the README's reverse example)
+// captures with its backtracker, which allocates its work space per match: measured, bounded.
+TEST_CASE("capturing past the one-pass engine costs RE2's work space, bounded") {
+  auto h = handler(
+      ". {\n  template IN A example {\n"
+      "    match (^|[.])ip-(?P<a>[0-9]*)-(?P<b>[0-9]*)-(?P<c>[0-9]*)-(?P<d>[0-9]*)[.]example[.]$\n"
+      "    answer \"{{ .Name }} 60 IN A {{ .Group.a }}.{{ .Group.b }}.{{ .Group.c }}.{{ .Group.d }}\"\n"
+      "  }\n}\n");
+  auto q = std::make_unique<dns::Query>();
+  testing::loadQuery(*q, testing::makeQuery({.name = "x.ip-10-1-2-3.example.", .type = rr::A}));
+  q->reply.reserve(4096);
+  REQUIRE(h->onQuery(*q) == Verdict::Answered);
+  testing::allocations = 0;
+  testing::counting = true;
+  h->onQuery(*q);
+  testing::counting = false;
+  MESSAGE("allocations with six submatches: ", testing::allocations);
+  CHECK(testing::allocations <= 4);
+  CHECK(testing::decode(q->reply).answer == std::vector<std::string>{"x.ip-10-1-2-3.example. 60 IN A 10.1.2.3"});
+}
+
 // The data the CNAME target resolves to: what forward would bring back.
 struct Data final : Handler {
   int asked = 0;
