@@ -34,6 +34,7 @@
 #include "plugins/ready/ready.hpp"
 #include "plugins/reload/reload.hpp"
 #include "plugins/rewrite/rewrite.hpp"
+#include "plugins/template/template.hpp"
 #include "plugins/secondary/secondary.hpp"
 #include "plugins/timeouts/timeouts.hpp"
 #include "plugins/transfer/transfer.hpp"
@@ -91,6 +92,10 @@ const auto kPlugins = std::to_array<PluginSpec>({
     // minimal may be repeated as CoreDNS allows.
     {"header", false, header::setupHeader},
     {"minimal", false, minimal::setupMinimal},
+    // After minimal, as in plugin.cfg: its answers pass header's and minimal's onReply; and
+    // before the plugins that serve zones and forward, which it may fall through to. Several
+    // stanzas are its templates, tried in order, as CoreDNS's.
+    {"template", false, tmpl::setupTemplate},
     // Answers AXFR/IXFR before the plugins serving the zones see them (they refuse transfers);
     // several stanzas per block, the longest zone match wins, as in CoreDNS.
     {"transfer", false, transfer::setupTransfer},
