@@ -11,6 +11,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include <fstrm.h>
 
@@ -68,7 +69,7 @@ std::span<uint8_t> Arena::allocate(size_t len) {
       at = head_;
     } else if (need <= tail_) {
       // Pad to the end: the pad is done at once, reclaimed when the tail reaches it.
-      auto* pad = reinterpret_cast<FrameHeader*>(bytes_.get() + head_);
+      auto* pad = new (bytes_.get() + head_) FrameHeader;
       pad->size = static_cast<uint32_t>(capacity_ - head_);
       pad->done.store(1, std::memory_order_relaxed);
       used_ += capacity_ - head_;
@@ -78,7 +79,7 @@ std::span<uint8_t> Arena::allocate(size_t len) {
     if (need <= tail_ - head_) at = head_;
   }  // head_ == tail_ with used_ > 0: full
   if (at == capacity_) return {};
-  auto* h = reinterpret_cast<FrameHeader*>(bytes_.get() + at);
+  auto* h = new (bytes_.get() + at) FrameHeader;
   h->size = static_cast<uint32_t>(need);
   h->done.store(0, std::memory_order_relaxed);
   used_ += need;
