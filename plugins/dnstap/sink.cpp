@@ -26,8 +26,13 @@ constexpr size_t kHeader = 8;         // per frame in the arena: done flag and s
 constexpr size_t kFrameBytes = 192;
 constexpr size_t kFullFrameBytes = 640;
 constexpr size_t kMinArena = 256 * 1024;  // room for a few 64 KiB TCP messages with `full`
-// How long one connect, read or write of the I/O thread may block (CoreDNS's tcpTimeout).
-constexpr int kIoTimeoutSeconds = 4;
+// How long one read or write of the I/O thread may block (CoreDNS's tcpTimeout), and one
+// connect: shorter, because a tap being destroyed waits for the I/O thread to notice.
+constexpr timeval kIoTimeout{4, 0};
+constexpr timeval kConnectTimeout{1, 0};
+// Once the tap is being destroyed (a reload, or the last query of an old configuration ends on
+// a worker): what is left to flush to a stuck reader gets this long per write.
+constexpr timeval kClosingTimeout{0, 200'000};
 
 size_t round8(size_t n) { return (n + 7) & ~size_t{7}; }
 
@@ -93,7 +98,7 @@ std::span<uint8_t> Arena::allocate(size_t len) {
 
 struct Sink::Connection {
   TapConfig config;
-  int fd = -1;
+  std::atomic<int> fd{-1};  // the I/O thread's; the destroying thread only shortens its timeouts
   std::atomic<bool> open{false};  // read by workers before they encode
   std::vector<iovec> pending;     // the unsent part of a writev
 
@@ -110,10 +115,14 @@ struct Sink::Connection {
     return static_cast<Connection*>(self)->write(iov, iovcnt);
   }
 
-  void setTimeouts(int s) const {
-    timeval tv{kIoTimeoutSeconds, 0};
+  static void setTimeouts(int s, timeval tv) {
     ::setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     ::setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  // Called by the thread destroying the tap, before fstrm's final flush.
+  void hurry() const {
+    const int s = fd.load(std::memory_order_acquire);
+    if (s >= 0) setTimeouts(s, kClosingTimeout);
   }
 
   fstrm_res connect() {
@@ -125,12 +134,13 @@ struct Sink::Connection {
       std::memcpy(sun.sun_path, config.path.data(), config.path.size());
       const int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
       if (s < 0) return fstrm_res_failure;
-      setTimeouts(s);
+      setTimeouts(s, kConnectTimeout);
       if (::connect(s, reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0) {
         ::close(s);
         return fstrm_res_failure;
       }
-      fd = s;
+      setTimeouts(s, kIoTimeout);
+      fd.store(s, std::memory_order_release);
     } else {
       // Resolved on every attempt, so a name that moves is followed (CoreDNS dials by name).
       addrinfo hints{};
@@ -140,11 +150,12 @@ struct Sink::Connection {
       for (addrinfo* ai = list; ai != nullptr && fd < 0; ai = ai->ai_next) {
         const int s = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
         if (s < 0) continue;
-        setTimeouts(s);
+        setTimeouts(s, kConnectTimeout);
         const int sndbuf = config.writeBufferMiB * 1024 * 1024;  // the kernel caps it at wmem_max
         ::setsockopt(s, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
         if (::connect(s, ai->ai_addr, ai->ai_addrlen) == 0) {
-          fd = s;
+          setTimeouts(s, kIoTimeout);
+          fd.store(s, std::memory_order_release);
         } else {
           ::close(s);
         }
@@ -158,8 +169,8 @@ struct Sink::Connection {
 
   void disconnect() {
     open.store(false, std::memory_order_release);
-    if (fd >= 0) ::close(fd);
-    fd = -1;
+    const int s = fd.exchange(-1, std::memory_order_acq_rel);
+    if (s >= 0) ::close(s);
   }
 
   fstrm_res read(uint8_t* data, size_t count) {
@@ -235,9 +246,12 @@ Sink::Sink(const TapConfig& config, size_t workers)
 }
 
 Sink::~Sink() {
-  // Flushes what is queued (each write bounded by the socket timeout), sends FINISH, joins the
-  // I/O thread and calls every outstanding free callback, so the arenas go after it.
-  if (iothr_ != nullptr) fstrm_iothr_destroy(&iothr_);
+  // Flushes what is queued, sends STOP and waits for FINISH, joins the I/O thread and calls
+  // every outstanding free callback, so the arenas go after it. A healthy reader takes it all
+  // at once; a stuck one costs at most a few short timeouts, not the 4 s of a running tap.
+  if (iothr_ == nullptr) return;
+  connection_->hurry();
+  fstrm_iothr_destroy(&iothr_);
 }
 
 bool Sink::connected() const { return connection_->open.load(std::memory_order_acquire); }
