@@ -450,6 +450,21 @@ TEST_CASE("a reader: query and response frames arrive with the client's address;
   REQUIRE(first);
   CHECK(num(*first, 1) == 5);  // CLIENT_QUERY
   CHECK(one(*first, 10) == std::string(q->requestBytes().begin(), q->requestBytes().end()));
+
+  // A client over TCP and IPv6: INET6, TCP, its 16-byte address.
+  auto tcp = std::make_unique<dns::Query>();
+  testing::loadQuery(*tcp, testing::makeQuery({.name = "v6.example.org.", .type = dns::rrtype::AAAA}),
+                     dns::Proto::Tcp, "2001:db8::53", 5353);
+  h.onQuery(*tcp);
+  const uint64_t withTcp = h.submitted();
+  REQUIRE(testing::eventually([&] { return reader.frames() == withTcp; }));
+  auto v6 = decodeFields(one(*decodeFields(reader.taken().back()), 14));
+  REQUIRE(v6);
+  CHECK(num(*v6, 1) == 5);
+  CHECK(num(*v6, 2) == 2);  // INET6
+  CHECK(num(*v6, 3) == 2);  // TCP
+  CHECK(one(*v6, 4) == std::string("\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x53", 16));
+  CHECK(num(*v6, 6) == 5353);
 }
 
 TEST_CASE("without event loops (lint, explain) nothing connects; explain says where frames go") {
