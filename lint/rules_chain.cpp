@@ -11,8 +11,9 @@ namespace moat::lint {
 namespace {
 
 // Plugins with a place in the query path (DESIGN.md §3); the others configure the server.
-constexpr std::string_view kQueryPath[] = {"cancel", "errors", "log", "local", "dns64", "any", "chaos", "cache", "rewrite",
-                                           "template",  "transfer",  "hosts", "kubernetes", "file", "auto",
+constexpr std::string_view kQueryPath[] = {"cancel",   "errors", "log",  "dnstap",     "local", "dns64",
+                                           "any",      "chaos",  "cache", "rewrite",   "template", "transfer",
+                                           "hosts",    "kubernetes", "file", "auto",
                                            "secondary", "loop", "forward",    "whoami"};
 
 bool onQueryPath(std::string_view name) {

@@ -15,6 +15,7 @@
 #include "plugins/cache/cache.hpp"
 #include "plugins/chaos/chaos.hpp"
 #include "plugins/dns64/dns64.hpp"
+#include "plugins/dnstap/dnstap.hpp"
 #include "plugins/errors/errors.hpp"
 #include "plugins/file/file.hpp"
 #include "plugins/forward/forward.hpp"
@@ -62,6 +63,9 @@ const auto kPlugins = std::to_array<PluginSpec>({
     {"prometheus", true, prometheus::setupPrometheus},
     {"errors", true, errors::setupErrors},
     {"log", false, log::setupLog},
+    // After log, as in plugin.cfg: it sees every query a later plugin answers, and the reply as
+    // the client gets it (its onReply runs after theirs). Each stanza is one more tap.
+    {"dnstap", false, dnstap::setupDnstap},
     // After log, as in plugin.cfg, and before everything that could send a name upstream: the
     // local names are answered here and never reach cache, forward or the egress check.
     // Several lines are read in order, as CoreDNS reads them.
