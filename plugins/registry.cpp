@@ -9,6 +9,7 @@
 #include "plugins/acl/acl.hpp"
 #include "plugins/any/any.hpp"
 #include "plugins/auto/auto.hpp"
+#include "plugins/autopath/autopath.hpp"
 #include "plugins/bind/bind.hpp"
 #include "plugins/bufsize/bufsize.hpp"
 #include "plugins/cancel/cancel.hpp"
@@ -87,6 +88,10 @@ const auto kPlugins = std::to_array<PluginSpec>({
     // header's later stanzas are ignored with a warning (CoreDNS reads the first with rules);
     // minimal may be repeated as CoreDNS allows.
     {"header", false, header::setupHeader},
+    // After header and before minimal, as in plugin.cfg: cache stores each search-path try
+    // under its own name, and every plugin that answers names (kubernetes, hosts, forward with
+    // its egress check) is after it.
+    {"autopath", true, autopath::setupAutoPath},
     {"minimal", false, minimal::setupMinimal},
     // Answers AXFR/IXFR before the plugins serving the zones see them (they refuse transfers);
     // several stanzas per block, the longest zone match wins, as in CoreDNS.
