@@ -11,7 +11,7 @@ namespace moat::lint {
 namespace {
 
 // Plugins with a place in the query path (DESIGN.md §3); the others configure the server.
-constexpr std::string_view kQueryPath[] = {"cancel", "errors", "log", "local", "dns64", "any", "chaos", "cache", "rewrite",
+constexpr std::string_view kQueryPath[] = {"cancel", "errors", "log", "local", "dns64", "any", "chaos", "cache", "rewrite", "autopath",
                                            "transfer",  "hosts", "kubernetes", "file", "auto",
                                            "secondary", "loop", "forward",    "whoami"};
 
