@@ -170,7 +170,11 @@ void AutoPath::Walk::onSubquery(dns::Query& parent, std::span<const uint8_t> rep
     const auto rcode = dns::RecordWalker(reply).header().rcode();
     dns::writeErrorReply(parent.reply, parent.requestBytes(), &parent.view, rcode);
     if (parent.trace != nullptr) {
-      note(parent, "try " + std::to_string(i + 1) + " failed (" + std::string(parent.error) + "): search ends");
+      // Under explain forward sends nothing and reports that as this error: say so.
+      note(parent, "try " + std::to_string(i + 1) + " (" + nameText(path.at(i)) + ") ended in an error (" +
+                       std::string(parent.error) +
+                       "): the search stops there (under explain, forward sends nothing; a running server "
+                       "answers with the upstream's reply unless it is NXDOMAIN)");
     }
     self.release(worker, *this);
     return resume(parent, Verdict::Answered);

@@ -34,6 +34,7 @@ struct Data final : Handler {
   const dns::WireName fail = wire("f.example.com."), alias = wire("alias.com."), target = wire("target.example.");
   std::array<std::array<uint8_t, 256>, 16> asked{};
   size_t count = 0;
+  uint16_t lastUdpSize = 0, lastType = 0;  // of the last question: the client's EDNS and type kept
 
   Verdict onQuery(dns::Query& q) override {
     const auto name = q.view.question.lowerName();
@@ -41,6 +42,8 @@ struct Data final : Handler {
       std::copy(name.begin(), name.end(), asked[count].begin());
     }
     ++count;
+    lastUdpSize = q.view.edns.present ? q.view.edns.udpSize : 0;
+    lastType = q.view.question.qtype;
     auto is = [&](const dns::WireName& n) { return std::equal(name.begin(), name.end(), n.begin(), n.end()); };
     dns::MessageWriter w(q.reply);
     const std::span<const uint8_t> owner(q.request.data() + q.view.question.nameOffset, q.view.question.nameLen);
@@ -144,6 +147,8 @@ TEST_CASE("a name below the first search domain: the first non-NXDOMAIN try answ
   CHECK(r.aa);  // the found reply's header
   CHECK(r.hasOpt);
   CHECK(f.data->questions() == Strings{"b.example.org.", "b.example.com.", "b.com."});
+  CHECK(f.data->lastUdpSize == 1232);
+  CHECK(f.data->lastType == rr::A);
   CHECK(f.autopath->successes() == 1);
 }
 
