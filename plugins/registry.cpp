@@ -88,9 +88,9 @@ const auto kPlugins = std::to_array<PluginSpec>({
     // header's later stanzas are ignored with a warning (CoreDNS reads the first with rules);
     // minimal may be repeated as CoreDNS allows.
     {"header", false, header::setupHeader},
-    // After header and before minimal, as in plugin.cfg: cache stores each search-path try
-    // under its own name, and every plugin that answers names (kubernetes, hosts, forward with
-    // its egress check) is after it.
+    // After header and before minimal, as in plugin.cfg: cache (before it) keeps the reply the
+    // client got under the name it asked, and every plugin that answers names (hosts,
+    // kubernetes, forward with its egress check) answers each search-path try after it.
     {"autopath", true, autopath::setupAutoPath},
     {"minimal", false, minimal::setupMinimal},
     // Answers AXFR/IXFR before the plugins serving the zones see them (they refuse transfers);

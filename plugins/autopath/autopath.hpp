@@ -4,7 +4,8 @@
 // for the name with each search domain in turn, then the bare name, and answers the first reply
 // that is not NXDOMAIN, with a CNAME from the asked name to the one that answered. The client
 // makes one round trip instead of one per search domain. Every try is an ordinary question to
-// the rest of the chain: cache, the private answer and forward's egress check see each one.
+// the plugins after it: hosts, kubernetes, the private answer and forward's egress check see
+// each one.
 #pragma once
 
 #include <atomic>
