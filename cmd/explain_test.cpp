@@ -248,5 +248,26 @@ TEST_CASE("explain: any answers ANY with its HINFO, chaos says why an IN questio
   CHECK_FALSE(has(explain({"-conf", conf, "other.bind", "TXT"}).out, "chaos "));
 }
 
+TEST_CASE("explain --from a pod: autopath's tries and the search-path name that answered") {
+  TempDir dir;
+  dir.write("cluster.yaml",
+            "apiVersion: v1\nkind: List\nitems:\n"
+            "- {apiVersion: v1, kind: Service, metadata: {name: web, namespace: shop},\n"
+            "   spec: {clusterIP: 10.96.0.20, ports: [{name: http, port: 80, protocol: TCP}]}}\n"
+            "- {apiVersion: v1, kind: Pod, metadata: {name: client, namespace: default}, status: {podIP: 127.0.0.2}}\n");
+  const std::string conf = dir.write("Corefile", ".:1053 {\n  autopath @kubernetes\n  kubernetes cluster.local {\n"
+                                                  "    pods verified\n    objects cluster.yaml\n  }\n}\n");
+  auto pod = explain({"--from", "127.0.0.2", "-conf", conf, "web.shop.default.svc.cluster.local"});
+  CHECK(pod.code == 0);
+  CHECK(has(pod.out, "autopath      try 1 (default.svc.cluster.local.): NXDOMAIN\n"));
+  CHECK(has(pod.out, "autopath      answered by search-path name 2 of 4: svc.cluster.local. (rcode 0); CNAME "
+                     "web.shop.default.svc.cluster.local. -> web.shop.svc.cluster.local. put first\n"));
+  CHECK(has(pod.out, "answer    web.shop.default.svc.cluster.local. 5 IN CNAME web.shop.svc.cluster.local."));
+  // Not a pod: no search path, kubernetes answers the name as asked.
+  auto stranger = explain({"--from", "127.0.0.9", "-conf", conf, "web.shop.default.svc.cluster.local"});
+  CHECK(has(stranger.out, "autopath      @kubernetes gives this client no search path: passed on -> next\n"));
+  CHECK(has(stranger.out, "reply         NXDOMAIN"));
+}
+
 }  // namespace
 }  // namespace moat::app

@@ -17,7 +17,7 @@ seconds=${FUZZ_SECONDS:-20}
 artifacts=${FUZZ_ARTIFACTS:-$build/fuzz/artifacts}
 jobs=${FUZZ_BUILD_JOBS:-2}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(wire_query wire_reply record_walker corefile hosts k8s_objects log_format expression configmap zone_file axfr rewrite template)
+[ ${#targets[@]} -gt 0 ] || targets=(wire_query wire_reply record_walker corefile hosts k8s_objects log_format expression configmap zone_file axfr rewrite template autopath)
 
 CC=${CC:-clang-14} CXX=${CXX:-clang++-14} \
   cmake -S . -B "$build" -DMOAT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo ${FUZZ_CMAKE_ARGS:-} >/dev/null

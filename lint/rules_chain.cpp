@@ -12,8 +12,8 @@ namespace {
 
 // Plugins with a place in the query path (DESIGN.md §3); the others configure the server.
 constexpr std::string_view kQueryPath[] = {"cancel",   "errors", "log",  "dnstap",     "local", "dns64",
-                                           "any",      "chaos",  "cache", "rewrite",   "template", "transfer",
-                                           "hosts",    "kubernetes", "file", "auto",
+                                           "any",      "chaos",  "cache", "rewrite",   "autopath", "template",
+                                           "transfer", "hosts",  "kubernetes", "file", "auto",
                                            "secondary", "loop", "forward",    "whoami"};
 
 bool onQueryPath(std::string_view name) {

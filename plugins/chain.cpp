@@ -259,6 +259,45 @@ bool ChainRunner::subqueryNext(dns::Query& parent, SubqueryClient& client) {
   return true;
 }
 
+bool ChainRunner::subqueryNext(dns::Query& parent, std::span<const uint8_t> name, SubqueryClient& client) {
+  if (parent.route == nullptr || name.empty() || name.size() > dns::kMaxNameLen) return false;
+  // The parent's request with its question's name swapped: header, new name, then the type,
+  // class and every record after the question (the OPT) as they were.
+  const size_t nameEnd = parent.view.question.nameOffset + parent.view.question.nameLen;
+  if (parent.view.question.nameOffset != dns::kHeaderSize || nameEnd > parent.requestLen) return false;
+  const size_t rest = parent.requestLen - nameEnd;
+  if (dns::kHeaderSize + name.size() + rest > dns::kMaxRequest) return false;
+  Subquery* s = acquire(parent);
+  if (s == nullptr) return false;
+  dns::Query& q = s->query;
+  q.reset();
+  std::copy_n(parent.request.begin(), dns::kHeaderSize, q.request.begin());
+  std::copy(name.begin(), name.end(), q.request.begin() + dns::kHeaderSize);
+  std::copy_n(parent.request.begin() + static_cast<long>(nameEnd), rest,
+              q.request.begin() + static_cast<long>(dns::kHeaderSize + name.size()));
+  q.requestLen = static_cast<uint16_t>(dns::kHeaderSize + name.size() + rest);
+  if (dns::parseQuery(q.requestBytes(), q.view) != dns::ParseStatus::Ok) {
+    release(*s);
+    return false;
+  }
+  // A question a rewrite changed before the caller keeps the client's name for the egress
+  // check: a name derived from a private one does not leave because a search domain was added.
+  if (parent.askedLen != 0) {
+    q.askedName = parent.askedName;
+    q.askedLower = parent.askedLower;
+    q.askedLen = parent.askedLen;
+    q.askedType = parent.askedType;
+    q.askedClass = parent.askedClass;
+  }
+  s->next = true;
+  q.route = parent.route;
+  if (parent.trace != nullptr) {
+    parent.trace->note("subquery", dns::nameToText(name) + " through the rest of the chain");
+  }
+  adopt(*s, parent, client);
+  return true;
+}
+
 void ChainRunner::startQueued(unsigned worker) {
   auto& queued = slots_[worker].queued;
   while (!queued.empty()) {

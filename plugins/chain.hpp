@@ -85,6 +85,7 @@ class ChainRunner final : public Runner {
   bool subquery(dns::Query& parent, std::span<const uint8_t> name, uint16_t type,
                 SubqueryClient& client) override;
   bool subqueryNext(dns::Query& parent, SubqueryClient& client) override;
+  bool subqueryNext(dns::Query& parent, std::span<const uint8_t> name, SubqueryClient& client) override;
 
   uint64_t refusedNoZone() const;
   uint64_t offTheEnd() const;

@@ -82,6 +82,15 @@ class Runner : public dns::Dispatcher {
     (void)client;
     return false;
   }
+  // As subqueryNext, with the question's name replaced by `name` (an uncompressed wire name):
+  // type, class, flags and EDNS stay the parent's. How autopath tries its search path through
+  // the plugins after it, as CoreDNS's autopath calls Next with a rewritten question.
+  virtual bool subqueryNext(dns::Query& parent, std::span<const uint8_t> name, SubqueryClient& client) {
+    (void)parent;
+    (void)name;
+    (void)client;
+    return false;
+  }
 };
 
 // A pending handler finishes a query through this (Next continues with the following handler).

@@ -9,6 +9,7 @@
 #include "plugins/acl/acl.hpp"
 #include "plugins/any/any.hpp"
 #include "plugins/auto/auto.hpp"
+#include "plugins/autopath/autopath.hpp"
 #include "plugins/bind/bind.hpp"
 #include "plugins/bufsize/bufsize.hpp"
 #include "plugins/cancel/cancel.hpp"
@@ -95,6 +96,10 @@ const auto kPlugins = std::to_array<PluginSpec>({
     // header's later stanzas are ignored with a warning (CoreDNS reads the first with rules);
     // minimal may be repeated as CoreDNS allows.
     {"header", false, header::setupHeader},
+    // After header and before minimal, as in plugin.cfg: cache (before it) keeps the reply the
+    // client got under the name it asked, and every plugin that answers names (hosts,
+    // kubernetes, forward with its egress check) answers each search-path try after it.
+    {"autopath", true, autopath::setupAutoPath},
     {"minimal", false, minimal::setupMinimal},
     // After minimal, as in plugin.cfg: its answers pass header's and minimal's onReply; and
     // before the plugins that serve zones and forward, which it may fall through to. Several

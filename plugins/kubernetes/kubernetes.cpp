@@ -8,6 +8,7 @@
 
 #include "dns/message.hpp"
 #include "plugins/kubernetes/store.hpp"
+#include "plugins/resolv_search.hpp"
 
 namespace moat::plugins::kubernetes {
 
@@ -214,8 +215,9 @@ conf::Result<HandlerPtr> setupKubernetes(const SetupContext& ctx) {
   // not parse is logged by the store and answered as an empty cluster until it is fixed.
   const size_t workers = std::max<size_t>(ctx.loops.size(), 1);
   auto source = std::make_shared<StoreSource>(config->objects, workers);
-  return HandlerPtr(std::make_shared<Kubernetes>(*config, std::move(source), workers,
-                                                  localAddresses()));
+  auto handler = std::make_shared<Kubernetes>(*config, std::move(source), workers, localAddresses());
+  handler->setHostSearch(hostSearchDomains());
+  return HandlerPtr(std::move(handler));
 }
 
 }  // namespace moat::plugins::kubernetes

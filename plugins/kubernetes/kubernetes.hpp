@@ -14,6 +14,7 @@
 #include "plugins/kubernetes/config.hpp"
 #include "plugins/kubernetes/model.hpp"
 #include "plugins/kubernetes/records.hpp"
+#include "plugins/search_path.hpp"
 
 namespace moat::plugins::kubernetes {
 
@@ -40,7 +41,7 @@ class FixedSource final : public ClusterSource {
   ClusterPtr cluster_;
 };
 
-class Kubernetes final : public Handler, public SubqueryClient, public Readiness {
+class Kubernetes final : public Handler, public SubqueryClient, public Readiness, public SearchPathSource {
  public:
   // `workers`: how many event loops will query it. `localIps`: this host's non-loopback
   // addresses, for NS answers (setup reads them from the interfaces).
@@ -57,6 +58,14 @@ class Kubernetes final : public Handler, public SubqueryClient, public Readiness
   std::string_view readinessName() const override { return "kubernetes"; }
   ClusterSource& source() { return *source_; }
 
+  // `autopath @kubernetes` (autopath.cpp): for a client that is a pod of the cluster (`pods
+  // verified` only), NS.svc.ZONE, svc.ZONE, ZONE, then this host's own search domains.
+  std::string_view searchPathName() const override { return "kubernetes"; }
+  bool searchPath(const dns::Query& q, SearchPath& out) override;
+  // The host's search domains (lowercased wire names), appended to every pod's search path as
+  // CoreDNS appends its /etc/resolv.conf's. Set once at setup, before the first query.
+  void setHostSearch(std::vector<dns::WireName> domains) { hostSearch_ = std::move(domains); }
+
  private:
   struct alignas(64) WorkerScratch {
     Scratch scratch;
@@ -70,6 +79,7 @@ class Kubernetes final : public Handler, public SubqueryClient, public Readiness
   std::shared_ptr<ClusterSource> source_;
   std::vector<WorkerScratch> scratch_;
   const Cluster empty_{};  // answers before anything loaded
+  std::vector<dns::WireName> hostSearch_;  // autopath's tail of every search path
 };
 
 // This host's addresses as CoreDNS's boundIPs sees them on a wildcard listener: every

@@ -95,6 +95,11 @@ bool Cluster::hasPod(std::string_view nsLower, const Ip& ip) const {
   return it != podIpsByNs_.end() && std::binary_search(it->second.begin(), it->second.end(), ip);
 }
 
+std::string_view Cluster::podNamespace(const Ip& ip) const {
+  auto it = podNsByIp_.find(ip);
+  return it == podNsByIp_.end() ? std::string_view() : std::string_view(it->second);
+}
+
 void Cluster::Builder::addService(Service service) { services_.push_back(std::move(service)); }
 
 void Cluster::Builder::addEndpoints(std::string_view ns, std::string_view serviceName,
@@ -182,6 +187,7 @@ ClusterPtr Cluster::Builder::build(uint32_t serial) {
     podNames.try_emplace(ns + '/' + lower(pod.name), true);
     auto& ips = c.podIpsByNs_[ns];
     ips.insert(ips.end(), pod.ips.begin(), pod.ips.end());
+    for (const Ip& ip : pod.ips) c.podNsByIp_.try_emplace(ip, ns);  // the first pod listed wins
     c.namespaces_.try_emplace(std::move(ns), false);
   }
   for (auto& [ns, ips] : c.podIpsByNs_) {

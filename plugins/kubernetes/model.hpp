@@ -110,6 +110,9 @@ class Cluster {
   bool hasNamespace(std::string_view nsLower) const;
   std::span<const ReverseEntry> reverse(const Ip& ip) const;
   bool hasPod(std::string_view nsLower, const Ip& ip) const;
+  // The lowercased namespace of a pod with this IP (the first listed when several share it, as
+  // hostNetwork pods do), empty when none has it: the client's namespace for autopath.
+  std::string_view podNamespace(const Ip& ip) const;
 
   // Sorted by lowercased (namespace, name); a later object with the same key replaces earlier
   // ones.
@@ -132,6 +135,7 @@ class Cluster {
   std::unordered_map<Ip, std::vector<ReverseEntry>, IpHash> reverse_;
   // Sorted and deduplicated per namespace: hasPod() is a binary search.
   std::unordered_map<std::string, std::vector<Ip>, StringHash, std::equal_to<>> podIpsByNs_;
+  std::unordered_map<Ip, std::string, IpHash> podNsByIp_;  // podNamespace()
   LoadStats stats_;
   uint32_t serial_ = 0;
 };
