@@ -12,6 +12,7 @@
 #include "plugins/fall.hpp"
 #include "plugins/handler.hpp"
 #include "plugins/kubernetes/config.hpp"
+#include "plugins/kubernetes/external.hpp"
 #include "plugins/kubernetes/model.hpp"
 #include "plugins/kubernetes/records.hpp"
 
@@ -56,6 +57,8 @@ class Kubernetes final : public Handler, public SubqueryClient, public Readiness
   bool ready() const override { return source_->loaded(); }
   std::string_view readinessName() const override { return "kubernetes"; }
   ClusterSource& source() { return *source_; }
+  // For k8s_external (external.hpp), on the query path of `worker`.
+  ExternalView externalView(unsigned worker);
 
  private:
   struct alignas(64) WorkerScratch {
