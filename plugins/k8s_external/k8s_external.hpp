@@ -20,6 +20,7 @@
 #include "dns/zone_set.hpp"
 #include "plugins/block_peer.hpp"
 #include "plugins/fall.hpp"
+#include "plugins/file/provider.hpp"
 #include "plugins/handler.hpp"
 #include "plugins/k8s_external/lookup.hpp"
 #include "plugins/plugin.hpp"
@@ -45,7 +46,8 @@ struct Config {
 // block without `kubernetes`, which CoreDNS refuses at start.
 conf::Result<Config> parseConfig(const SetupContext& ctx);
 
-class K8sExternal final : public Handler, public BlockPeer, public SubqueryClient {
+class K8sExternal final : public Handler, public BlockPeer, public SubqueryClient,
+                          public file::ZoneProvider {
  public:
   K8sExternal(Config config, size_t workers);
 
@@ -60,6 +62,12 @@ class K8sExternal final : public Handler, public BlockPeer, public SubqueryClien
   void onSubquery(dns::Query& parent, std::span<const uint8_t> reply) override;
 
   const Config& config() const { return config_; }
+
+  // For `transfer` (transfer.cpp): each zone as a whole, built from the current snapshot when
+  // asked, as CoreDNS's Transfer lists it. No NOTIFY is ever sent (CoreDNS sends none either).
+  file::ZonePtr servedZone(std::span<const uint8_t> origin) const override;
+  std::vector<std::string> servedOrigins() const override { return config_.zones; }
+  void onZoneChanged(std::function<void(const std::string& origin)>) override {}
 
  private:
   struct Zone {

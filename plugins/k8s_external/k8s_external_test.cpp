@@ -276,6 +276,45 @@ TEST_CASE("k8s_external: fallthrough only for names that do not exist") {
   check(*g.handler, {"nope.testns.example.com.", rr::A, kNxDomain, {}, {}, true});
 }
 
+// The types of the RRsets at `name` in `zone`, empty when it has none.
+std::vector<uint16_t> typesAt(const file::Zone& zone, const std::string& name) {
+  std::vector<uint16_t> out;
+  auto wire = dns::nameFromText(name);
+  REQUIRE(wire);
+  const file::Node* node = zone.find(dns::lowercased(*wire));
+  if (node == nullptr) return out;
+  for (const file::RRset& set : zone.sets(*node)) out.push_back(set.type);
+  return out;
+}
+
+TEST_CASE("k8s_external: the zone transfer offers every name the queries answer") {
+  auto f = makeExternal("example.com", {"headless"});
+  auto origin = dns::nameFromText("example.com.");
+  REQUIRE(origin);
+  const file::ZonePtr zone = f.handler->servedZone(*origin);
+  REQUIRE(zone);
+  CHECK(zone->serial() == kSerial);
+  CHECK(f.handler->servedOrigins() == Strings{"example.com."});
+  CHECK(f.handler->servedZone(*dns::nameFromText("example.net.")) == nullptr);
+  using T = std::vector<uint16_t>;
+  CHECK(typesAt(*zone, "example.com.") == T{rr::NS, rr::SOA});
+  CHECK(typesAt(*zone, "ns1.dns.example.com.") == T{rr::A});
+  CHECK(typesAt(*zone, "svc1.testns.example.com.") == T{rr::A, rr::SRV});
+  CHECK(typesAt(*zone, "_http._tcp.svc1.testns.example.com.") == T{rr::SRV});
+  CHECK(typesAt(*zone, "svc6.testns.example.com.") == T{rr::AAAA, rr::SRV});
+  CHECK(typesAt(*zone, "svc12.testns.example.com.") == T{rr::CNAME});
+  CHECK(typesAt(*zone, "_http._tcp.svc12.testns.example.com.") == T{rr::SRV});
+  CHECK(typesAt(*zone, "svc-headless.testns.example.com.") == T{rr::A, rr::SRV});
+  CHECK(typesAt(*zone, "endpoint-svc-1.svc-headless.testns.example.com.") == T{rr::A, rr::SRV});
+  CHECK(typesAt(*zone, "not-ready.svc-headless.testns.example.com.").empty());
+  CHECK(typesAt(*zone, "svc-internal.testns.example.com.").empty());
+  // Without headless, a headless service has no names in it.
+  auto g = makeExternal("example.com");
+  const file::ZonePtr plain = g.handler->servedZone(*origin);
+  REQUIRE(plain);
+  CHECK(typesAt(*plain, "svc-headless.testns.example.com.").empty());
+}
+
 TEST_CASE("k8s_external: explain says what it answered") {
   auto f = makeExternal("example.com");
   moat::testing::TraceNotes notes;

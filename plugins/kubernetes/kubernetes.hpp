@@ -28,6 +28,9 @@ class ClusterSource {
   // False until the first snapshot loaded: a would-be NXDOMAIN is then SERVFAIL, as CoreDNS
   // answers before its API cache synced.
   virtual bool loaded() const = 0;
+  // The current snapshot, owned by the caller (off the query path: zone transfers of
+  // k8s_external). May be null before anything loaded.
+  virtual ClusterPtr snapshot() const = 0;
 };
 
 // A fixed snapshot (tests, tools).
@@ -36,6 +39,7 @@ class FixedSource final : public ClusterSource {
   explicit FixedSource(ClusterPtr cluster) : cluster_(std::move(cluster)) {}
   const Cluster* current(unsigned) override { return cluster_.get(); }
   bool loaded() const override { return cluster_ != nullptr; }
+  ClusterPtr snapshot() const override { return cluster_; }
 
  private:
   ClusterPtr cluster_;
@@ -59,6 +63,9 @@ class Kubernetes final : public Handler, public SubqueryClient, public Readiness
   ClusterSource& source() { return *source_; }
   // For k8s_external (external.hpp), on the query path of `worker`.
   ExternalView externalView(unsigned worker);
+  // For k8s_external's zone transfers: the current snapshot, kept alive by the caller.
+  ClusterPtr externalSnapshot() const { return source_->snapshot(); }
+  const Options& options() const { return options_; }
 
  private:
   struct alignas(64) WorkerScratch {

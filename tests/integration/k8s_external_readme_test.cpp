@@ -5,6 +5,7 @@
 // reached it.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -179,9 +180,23 @@ TEST_CASE("k8s_external README: every example, through dig") {
   CHECK(ask(plain, "web.shop.svc.cluster.local", "A").answer ==
         std::vector<std::string>{"web.shop.svc.cluster.local. 5 IN A 10.96.0.20"});
 
-  // 2. transfer: not of this zone (README, differences): refused.
-  const std::string axfr = dig(transfer, {"example.org", "AXFR"});
-  CHECK_MESSAGE(axfr.find("Transfer failed") != std::string::npos, axfr);
+  // 2. transfer: the whole zone, SOA first and last.
+  const std::string axfr = dig(transfer, {"example.org", "AXFR", "+nocomments", "+nostats"});
+  std::vector<std::string> records;
+  std::istringstream axfrLines(axfr);
+  for (std::string line; std::getline(axfrLines, line);)
+    if (!line.empty() && line[0] != ';') records.push_back(squeeze(line));
+  REQUIRE_MESSAGE(records.size() > 2, axfr);
+  CHECK(records.front().find(soa) == 0);
+  CHECK(records.back().find(soa) == 0);
+  for (const std::string& rr : {std::string("test.default.example.org. 5 IN A 192.168.200.123"),
+                                std::string("web.shop.example.org. 5 IN A 203.0.113.20"),
+                                std::string("_https._tcp.web.shop.example.org. 5 IN SRV 0 100 443 web.shop.example.org."),
+                                std::string("lb.shop.example.org. 5 IN CNAME lb.example.net."),
+                                std::string("example.org. 5 IN NS ns1.dns.example.org.")}) {
+    CHECK_MESSAGE(std::find(records.begin(), records.end(), rr) != records.end(), (rr + "\n" + axfr));
+  }
+  CHECK_MESSAGE(axfr.find("db.shop") == std::string::npos, axfr);  // headless, without `headless`
 
   // 3. fallthrough: a name the cluster does not have goes to forward; a load balancer hostname
   // is resolved through the server, so forward's upstream answers its address.
