@@ -281,6 +281,21 @@ def repo_file(path):
 
 
 COREFILES = {
+    "k8s_external": b""". {
+    transfer example.org {
+        to *
+    }
+    k8s_external example.org 10.0.0.0/8 {
+        apex ext
+        ttl 60
+        headless
+        fallthrough 10.in-addr.arpa
+    }
+    kubernetes cluster.local {
+        objects cluster.objects.yaml
+    }
+}
+""",
     "split_horizon": b"""(common) {
     errors
     log . "{remote}:{port} {type} {name} {rcode}" {
