@@ -23,6 +23,7 @@
 #include "plugins/forward/config.hpp"
 #include "plugins/hosts/config.hpp"
 #include "plugins/hosts/hosts_file.hpp"
+#include "plugins/k8s_external/k8s_external.hpp"
 #include "plugins/kubernetes/config.hpp"
 #include "plugins/loadbalance/loadbalance.hpp"
 #include "plugins/log/config.hpp"
@@ -91,6 +92,7 @@ void parseBlock(const conf::ServerBlock& block, const std::vector<std::string>& 
   if (withStanzas("reload")) check(plug::reload::parseConfig(*ctx.stanzas.front()));
   if (withStanzas("cache")) check(plug::cache::parseCache(ctx));
   if (withStanzas("kubernetes")) check(plug::kubernetes::parseKubernetes(ctx));
+  if (withStanzas("k8s_external")) check(plug::k8s_external::parseConfig(ctx));
   if (withStanzas("hosts")) {
     auto config = plug::hosts::parseHosts(ctx);
     check(config);

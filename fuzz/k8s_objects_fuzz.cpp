@@ -3,7 +3,8 @@
 // The first byte picks the options: bit 0 feeds JSON to the streaming parser in chunks (bits 4-7
 // give the chunk size) instead of in one piece, bit 1 turns on `endpoint_pod_names`, bit 2
 // `pods verified` (else `pods insecure`). Every service must be found again by its name, every
-// cluster IP by PTR, and every answer written about the objects must be a message ldns reads.
+// cluster IP by PTR, every external IP by its reverse index, and every answer written about the
+// objects must be a message ldns reads.
 #include <algorithm>
 #include <memory>
 #include <string>
@@ -135,6 +136,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (svc->kind == k8s::ServiceKind::ClusterIP) FUZZ_CHECK(!cluster->reverse(ip).empty());
       ask(handler, reverseName(ip), dns::rrtype::PTR, budget);
       ask(handler, dashed(ip) + "." + svc->ns + ".pod.cluster.local.", dns::rrtype::A, budget);
+    }
+    // k8s_external's addresses: an IP is found again by its reverse index, a hostname is set.
+    for (const k8s::ExternalAddress& e : svc->external) {
+      if (!e.hostname.empty()) continue;
+      const auto owners = cluster->externalReverse(e.ip);
+      FUZZ_CHECK(std::find(owners.begin(), owners.end(), svc.get()) != owners.end());
     }
     for (const k8s::EndpointSet& set : svc->endpoints) {
       for (const k8s::EndpointAddress& a : set.addresses) {

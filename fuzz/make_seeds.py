@@ -281,6 +281,21 @@ def repo_file(path):
 
 
 COREFILES = {
+    "k8s_external": b""". {
+    transfer example.org {
+        to *
+    }
+    k8s_external example.org 10.0.0.0/8 {
+        apex ext
+        ttl 60
+        headless
+        fallthrough 10.in-addr.arpa
+    }
+    kubernetes cluster.local {
+        objects cluster.objects.yaml
+    }
+}
+""",
     "split_horizon": b"""(common) {
     errors
     log . "{remote}:{port} {type} {name} {rcode}" {
@@ -426,6 +441,22 @@ OBJECTS_JSON = b"""{
 }
 """
 
+# Services with what k8s_external answers: external IPs, load balancer IPs and hostnames.
+OBJECTS_EXTERNAL_YAML = b"""kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  clusterIP: 10.96.0.20
+  externalIPs: [192.0.2.10, "2001:db8::10"]
+  ports: [{name: http, port: 80}]
+status:
+  loadBalancer:
+    ingress: [{ip: 198.51.100.7}, {hostname: lb.example.net}]
+---
+kind: Service
+metadata: {name: db, namespace: shop}
+spec: {clusterIP: None, externalIPs: [192.0.2.10]}
+"""
+
 OBJECTS_YAML = b"""---
 kind: Service
 apiVersion: v1
@@ -492,6 +523,7 @@ def texts():
     write("k8s_objects", "list_json", b"\2" + OBJECTS_JSON)
     write("k8s_objects", "list_json_chunked", b"\x35" + OBJECTS_JSON)
     write("k8s_objects", "documents_yaml", b"\6" + OBJECTS_YAML)
+    write("k8s_objects", "external_yaml", b"\0" + OBJECTS_EXTERNAL_YAML)
     for i, rules in enumerate(REWRITE_RULES):
         write("rewrite", "rules%d" % i, rules)
     for i, fmt in enumerate(LOG_FORMATS):

@@ -13,7 +13,7 @@ namespace {
 // Plugins with a place in the query path (DESIGN.md §3); the others configure the server.
 constexpr std::string_view kQueryPath[] = {"cancel",   "errors", "log",  "dnstap",     "local", "dns64",
                                            "any",      "chaos",  "cache", "rewrite",   "autopath", "template",
-                                           "transfer", "hosts",  "kubernetes", "file", "auto",
+                                           "transfer", "hosts",  "k8s_external", "kubernetes", "file", "auto",
                                            "secondary", "loop", "forward",    "whoami"};
 
 bool onQueryPath(std::string_view name) {

@@ -23,6 +23,7 @@
 #include "plugins/health/health.hpp"
 #include "plugins/header/header.hpp"
 #include "plugins/hosts/hosts.hpp"
+#include "plugins/k8s_external/k8s_external.hpp"
 #include "plugins/kubernetes/kubernetes.hpp"
 #include "plugins/local/local.hpp"
 #include "plugins/loadbalance/loadbalance.hpp"
@@ -109,6 +110,8 @@ const auto kPlugins = std::to_array<PluginSpec>({
     // several stanzas per block, the longest zone match wins, as in CoreDNS.
     {"transfer", false, transfer::setupTransfer},
     {"hosts", true, hosts::setupHosts},
+    // Before kubernetes, as in plugin.cfg; it answers from the kubernetes plugin of its block.
+    {"k8s_external", true, k8s_external::setupK8sExternal},
     {"kubernetes", true, kubernetes::setupKubernetes},
     // Several stanzas per block serve their zones side by side, as in CoreDNS.
     {"file", false, file::setupFile},

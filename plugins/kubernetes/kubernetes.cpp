@@ -22,6 +22,7 @@ class StoreSource final : public ClusterSource {
       : store_(std::move(paths), workers) {}
   const Cluster* current(unsigned worker) override { return store_.current(worker); }
   bool loaded() const override { return store_.loaded(); }
+  ClusterPtr snapshot() const override { return store_.snapshot(); }
 
  private:
   ClusterStore store_;

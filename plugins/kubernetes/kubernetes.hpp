@@ -12,6 +12,7 @@
 #include "plugins/fall.hpp"
 #include "plugins/handler.hpp"
 #include "plugins/kubernetes/config.hpp"
+#include "plugins/kubernetes/external.hpp"
 #include "plugins/kubernetes/model.hpp"
 #include "plugins/kubernetes/records.hpp"
 #include "plugins/search_path.hpp"
@@ -28,6 +29,9 @@ class ClusterSource {
   // False until the first snapshot loaded: a would-be NXDOMAIN is then SERVFAIL, as CoreDNS
   // answers before its API cache synced.
   virtual bool loaded() const = 0;
+  // The current snapshot, owned by the caller (off the query path: zone transfers of
+  // k8s_external). May be null before anything loaded.
+  virtual ClusterPtr snapshot() const = 0;
 };
 
 // A fixed snapshot (tests, tools).
@@ -36,6 +40,7 @@ class FixedSource final : public ClusterSource {
   explicit FixedSource(ClusterPtr cluster) : cluster_(std::move(cluster)) {}
   const Cluster* current(unsigned) override { return cluster_.get(); }
   bool loaded() const override { return cluster_ != nullptr; }
+  ClusterPtr snapshot() const override { return cluster_; }
 
  private:
   ClusterPtr cluster_;
@@ -57,6 +62,11 @@ class Kubernetes final : public Handler, public SubqueryClient, public Readiness
   bool ready() const override { return source_->loaded(); }
   std::string_view readinessName() const override { return "kubernetes"; }
   ClusterSource& source() { return *source_; }
+  // For k8s_external (external.hpp), on the query path of `worker`.
+  ExternalView externalView(unsigned worker);
+  // For k8s_external's zone transfers: the current snapshot, kept alive by the caller.
+  ClusterPtr externalSnapshot() const { return source_->snapshot(); }
+  const Options& options() const { return options_; }
 
   // `autopath @kubernetes` (autopath.cpp): for a client that is a pod of the cluster (`pods
   // verified` only), NS.svc.ZONE, svc.ZONE, ZONE, then this host's own search domains.

@@ -181,6 +181,8 @@ ClusterPtr Cluster::Builder::build(uint32_t serial) {
     }
   }
 
+  c.indexExternal();
+
   std::unordered_map<std::string, bool, StringHash, std::equal_to<>> podNames;
   for (Pod& pod : pods_) {
     std::string ns = lower(pod.ns);

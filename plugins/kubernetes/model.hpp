@@ -56,6 +56,14 @@ struct EndpointSet {
 
 enum class ServiceKind : uint8_t { ClusterIP, Headless, ExternalName };
 
+// An address the service is reached by from outside the cluster (what k8s_external answers):
+// spec.externalIPs, then status.loadBalancer.ingress[] (its ip, else its hostname), in that
+// order, as CoreDNS collects them. A hostname is answered as a CNAME.
+struct ExternalAddress {
+  Ip ip;
+  std::string hostname;  // set: a load balancer known by name only; `ip` is then unset
+};
+
 struct Service {
   std::string name;       // stored spelling
   std::string ns;
@@ -64,6 +72,7 @@ struct Service {
   std::string externalName;        // ExternalName kind
   std::vector<Port> ports;
   std::vector<EndpointSet> endpoints;
+  std::vector<ExternalAddress> external;  // k8s_external's addresses (model_external.cpp)
   // As the endpoint controllers do, build() marks every address of such a service ready, so
   // hand-written fixtures behave like a live cluster's objects.
   bool publishNotReadyAddresses = false;
@@ -113,6 +122,9 @@ class Cluster {
   // The lowercased namespace of a pod with this IP (the first listed when several share it, as
   // hostNetwork pods do), empty when none has it: the client's namespace for autopath.
   std::string_view podNamespace(const Ip& ip) const;
+  // The services with `ip` among their external addresses, in service order (k8s_external's
+  // PTR answers). Empty span when none.
+  std::span<const Service* const> externalReverse(const Ip& ip) const;
 
   // Sorted by lowercased (namespace, name); a later object with the same key replaces earlier
   // ones.
@@ -136,6 +148,8 @@ class Cluster {
   // Sorted and deduplicated per namespace: hasPod() is a binary search.
   std::unordered_map<std::string, std::vector<Ip>, StringHash, std::equal_to<>> podIpsByNs_;
   std::unordered_map<Ip, std::string, IpHash> podNsByIp_;  // podNamespace()
+  std::unordered_map<Ip, std::vector<const Service*>, IpHash> externalReverse_;
+  void indexExternal();  // fills externalReverse_ (model_external.cpp)
   LoadStats stats_;
   uint32_t serial_ = 0;
 };

@@ -117,6 +117,27 @@ std::string context(std::string_view kind, const Meta& m) {
   return std::string(kind) + " " + std::string(m.ns) + "/" + std::string(m.name);
 }
 
+// What k8s_external answers for a Service: spec.externalIPs, then each load balancer ingress's
+// ip, or its hostname when it has no ip (CoreDNS's order). The API server only accepts IPs in
+// externalIPs, so anything else there is an error at its place.
+void externalAddresses(const Fields& f, uint32_t node, uint32_t spec, Service& svc) {
+  f.each(f.get(spec, "externalIPs", Type::Seq, "spec.externalIPs"), [&](uint32_t v) {
+    svc.external.push_back(ExternalAddress{f.ip(v, "spec.externalIPs[]"), {}});
+  });
+  const uint32_t status = f.get(node, "status", Type::Map, "status");
+  const uint32_t lb = f.get(status, "loadBalancer", Type::Map, "status.loadBalancer");
+  f.each(f.get(lb, "ingress", Type::Seq, "status.loadBalancer.ingress"), [&](uint32_t e) {
+    if (f.doc()[e].type != Type::Map) f.fail(e, "status.loadBalancer.ingress[]", "expected a mapping");
+    const uint32_t ip = f.get(e, "ip", Type::Scalar, "status.loadBalancer.ingress[].ip");
+    if (ip != kNone && !f.doc()[ip].text.empty()) {
+      svc.external.push_back(ExternalAddress{f.ip(ip, "status.loadBalancer.ingress[].ip"), {}});
+      return;
+    }
+    const std::string_view host = f.str(e, "hostname", "status.loadBalancer.ingress[].hostname");
+    if (!host.empty()) svc.external.push_back(ExternalAddress{Ip{}, std::string(host)});
+  });
+}
+
 }  // namespace
 
 void ObjectReader::document(const Doc& doc, uint32_t root) {
@@ -202,6 +223,7 @@ void ObjectReader::service(const Doc& doc, uint32_t node) {
       svc.clusterIPs.clear();
     }
   }
+  externalAddresses(f, node, spec, svc);
   builder_.addService(std::move(svc));
 }
 
