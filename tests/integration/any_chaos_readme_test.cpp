@@ -21,13 +21,6 @@ using namespace moat::testing;
 
 namespace {
 
-std::vector<ReadmeBlock> readme(const std::string& plugin) {
-  std::ifstream in(std::string(MOAT_SOURCE_DIR) + "/plugins/" + plugin + "/README.md");
-  std::stringstream text;
-  text << in.rdbuf();
-  return readmeBlocks(text.str());
-}
-
 // "example.org {" -> "example.org:@PORT@ {", for every key of the block's first line.
 std::string onFreePort(const ReadmeBlock& block) {
   std::string out;
@@ -43,14 +36,6 @@ std::vector<ReadmeBlock> blocksOf(const std::vector<ReadmeBlock>& blocks, const 
   for (const ReadmeBlock& b : blocks) {
     if (b.lang == lang) out.push_back(b);
   }
-  return out;
-}
-
-// Runs of blanks and tabs as one space: dig aligns with tabs, the READMEs with either.
-std::string squeeze(const std::string& line) {
-  std::string out;
-  std::istringstream words(line);
-  for (std::string w; words >> w;) out += (out.empty() ? "" : " ") + w;
   return out;
 }
 
@@ -92,7 +77,7 @@ std::string hostname() {
 }  // namespace
 
 TEST_CASE("any README: ANY to example.org gets the HINFO, other types still reach whoami") {
-  const auto blocks = readme("any");
+  const auto blocks = pluginReadme("any");
   const auto corefiles = blocksOf(blocks, "corefile");
   REQUIRE(corefiles.size() == 1);
   const std::string hinfo = readmeLine(blocks, "example.org.");
@@ -117,7 +102,7 @@ TEST_CASE("any README: ANY to example.org gets the HINFO, other types still reac
 }
 
 TEST_CASE("chaos README: both examples answer the five names and pass everything else on") {
-  const auto blocks = readme("chaos");
+  const auto blocks = pluginReadme("chaos");
   const auto corefiles = blocksOf(blocks, "corefile");
   REQUIRE(corefiles.size() == 2);
   const std::string version = readmeLine(blocks, "version.bind.");

@@ -25,23 +25,6 @@ using namespace moat::testing;
 
 namespace {
 
-std::vector<ReadmeBlock> corefiles() {
-  std::ifstream in(std::string(MOAT_SOURCE_DIR) + "/plugins/autopath/README.md");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::vector<ReadmeBlock> out;
-  for (const ReadmeBlock& b : readmeBlocks(text.str())) {
-    if (b.lang == "corefile") out.push_back(b);
-  }
-  return out;
-}
-
-std::string joined(const ReadmeBlock& b) {
-  std::string out;
-  for (const std::string& line : b.text) out += line + "\n";
-  return out;
-}
-
 std::string replaced(std::string text, const std::string& from, const std::string& to) {
   const size_t at = text.find(from);
   REQUIRE_MESSAGE(at != std::string::npos, from);
@@ -106,7 +89,7 @@ Walked glibcWalk(uint16_t port, const std::string& source, const std::string& na
 }  // namespace
 
 TEST_CASE("autopath README: a file's search list, the found name answers with a CNAME") {
-  const auto examples = corefiles();
+  const auto examples = pluginCorefiles("autopath");
   REQUIRE(examples.size() == 2);
   FakeUpstream upstream;  // NXDOMAIN for names with an "nx" label, an A record for the rest
   TempDir dir;
@@ -132,7 +115,7 @@ TEST_CASE("autopath README: a file's search list, the found name answers with a 
 }
 
 TEST_CASE("autopath README: @kubernetes by the pod's address, round trips per resolution measured") {
-  const auto examples = corefiles();
+  const auto examples = pluginCorefiles("autopath");
   REQUIRE(examples.size() == 2);
   FakeUpstream upstream;
   TempDir dir, plainDir;

@@ -19,17 +19,6 @@ using namespace moat::testing;
 
 namespace {
 
-std::vector<ReadmeBlock> corefiles() {
-  std::ifstream in(std::string(MOAT_SOURCE_DIR) + "/plugins/cancel/README.md");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::vector<ReadmeBlock> out;
-  for (const ReadmeBlock& b : readmeBlocks(text.str())) {
-    if (b.lang == "corefile") out.push_back(b);
-  }
-  return out;
-}
-
 // "example.org {" -> "example.org:PORT {" and the rest of the block as written.
 std::string onPort(const ReadmeBlock& block, const std::string& port) {
   std::istringstream first(block.text.at(0));
@@ -43,7 +32,7 @@ std::string onPort(const ReadmeBlock& block, const std::string& port) {
 }  // namespace
 
 TEST_CASE("cancel README: both examples answer through whoami") {
-  const auto examples = corefiles();
+  const auto examples = pluginCorefiles("cancel");
   REQUIRE(examples.size() == 2);
   TempDir dir;
   const uint16_t second = freePort();

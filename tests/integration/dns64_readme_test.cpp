@@ -20,21 +20,6 @@ using namespace moat::testing;
 
 namespace {
 
-std::vector<ReadmeBlock> readme() {
-  std::ifstream in(std::string(MOAT_SOURCE_DIR) + "/plugins/dns64/README.md");
-  std::stringstream text;
-  text << in.rdbuf();
-  return readmeBlocks(text.str());
-}
-
-// Runs of blanks and tabs as one space: dig aligns with tabs.
-std::string squeeze(const std::string& line) {
-  std::string out;
-  std::istringstream words(line);
-  for (std::string w; words >> w;) out += (out.empty() ? "" : " ") + w;
-  return out;
-}
-
 struct Dug {
   std::string status;
   std::vector<std::string> answer;
@@ -79,7 +64,7 @@ std::string withData(const ReadmeBlock& block, uint16_t port, const std::string&
 TEST_CASE("dns64 README: every example, through dig over IPv6 and IPv4") {
   std::vector<ReadmeBlock> examples;
   ReadmeBlock withHosts;
-  for (const ReadmeBlock& b : readme()) {
+  for (const ReadmeBlock& b : pluginReadme("dns64")) {
     if (b.lang == "corefile") examples.push_back(b);
     if (b.lang == "txt" && b.text.size() > 2 && b.text[2].find("hosts {") != std::string::npos) withHosts = b;
   }

@@ -27,17 +27,6 @@ using namespace moat::testing;
 
 namespace {
 
-std::vector<ReadmeBlock> corefiles() {
-  std::ifstream in(std::string(MOAT_SOURCE_DIR) + "/plugins/dnstap/README.md");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::vector<ReadmeBlock> out;
-  for (const ReadmeBlock& b : readmeBlocks(text.str())) {
-    if (b.lang == "corefile") out.push_back(b);
-  }
-  return out;
-}
-
 size_t count(const std::string& text, const std::string& needle) {
   size_t n = 0;
   for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
@@ -109,7 +98,7 @@ std::string replaceAll(std::string s, const std::string& from, const std::string
 }  // namespace
 
 TEST_CASE("dnstap README: every example logs to fstrm_capture, dnstap-ldns reads the queries and responses") {
-  const auto examples = corefiles();
+  const auto examples = pluginCorefiles("dnstap");
   REQUIRE(examples.size() == 7);
   TempDir dir;
   const std::string sock = dir.path() + "/dnstap.sock";

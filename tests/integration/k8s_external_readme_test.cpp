@@ -21,20 +21,6 @@ using namespace moat::testing;
 
 namespace {
 
-std::vector<ReadmeBlock> readme() {
-  std::ifstream in(std::string(MOAT_SOURCE_DIR) + "/plugins/k8s_external/README.md");
-  std::stringstream text;
-  text << in.rdbuf();
-  return readmeBlocks(text.str());
-}
-
-std::string squeeze(const std::string& line) {
-  std::string out;
-  std::istringstream words(line);
-  for (std::string w; words >> w;) out += (out.empty() ? "" : " ") + w;
-  return out;
-}
-
 struct Dug {
   std::string status;
   std::vector<std::string> answer, authority, additional;
@@ -120,7 +106,7 @@ std::string block(const ReadmeBlock& b, const std::string& port, uint16_t upstre
 TEST_CASE("k8s_external README: every example, through dig") {
   std::vector<ReadmeBlock> examples;
   std::string service;
-  for (const ReadmeBlock& b : readme()) {
+  for (const ReadmeBlock& b : pluginReadme("k8s_external")) {
     if (b.lang == "corefile") examples.push_back(b);
     if (b.lang == "yaml")
       for (const std::string& line : b.text) service += line + "\n";
@@ -231,7 +217,7 @@ TEST_CASE("k8s_external README: every example, through dig") {
 TEST_CASE("k8s_external README: moat explain says what k8s_external answered") {
   std::vector<ReadmeBlock> examples;
   std::string service;
-  for (const ReadmeBlock& b : readme()) {
+  for (const ReadmeBlock& b : pluginReadme("k8s_external")) {
     if (b.lang == "corefile") examples.push_back(b);
     if (b.lang == "yaml")
       for (const std::string& line : b.text) service += line + "\n";

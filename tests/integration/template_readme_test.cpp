@@ -22,17 +22,6 @@ using namespace moat::testing;
 
 namespace {
 
-std::vector<ReadmeBlock> corefiles() {
-  std::ifstream in(std::string(MOAT_SOURCE_DIR) + "/plugins/template/README.md");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::vector<ReadmeBlock> out;
-  for (ReadmeBlock& b : readmeBlocks(text.str())) {
-    if (b.lang == "corefile") out.push_back(std::move(b));
-  }
-  return out;
-}
-
 // dig's columns are tabs, more or fewer by the name's length: compared with single spaces.
 bool has(const std::string& out, const std::string& text) {
   const std::string flat = std::regex_replace(out, std::regex("[ \t]+"), " ");
@@ -55,7 +44,7 @@ std::string onPort(const ReadmeBlock& block, const std::string& port, uint16_t u
 }  // namespace
 
 TEST_CASE("template README: every example through dig, one server") {
-  const std::vector<ReadmeBlock> examples = corefiles();
+  const std::vector<ReadmeBlock> examples = pluginCorefiles("template");
   REQUIRE(examples.size() == 10);
   std::vector<uint16_t> ports;
   const uint16_t upstream = freePort();

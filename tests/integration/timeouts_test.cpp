@@ -29,20 +29,6 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-std::vector<std::string> corefiles() {
-  std::ifstream in(std::string(MOAT_SOURCE_DIR) + "/plugins/timeouts/README.md");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::vector<std::string> out;
-  for (const ReadmeBlock& b : readmeBlocks(text.str())) {
-    if (b.lang != "corefile") continue;
-    std::string joined;
-    for (const std::string& line : b.text) joined += line + "\n";
-    out.push_back(joined);
-  }
-  return out;
-}
-
 // The example with its key on `port` and its upstream a test server instead of the host's.
 std::string adapted(std::string corefile, const std::string& port, const std::string& upstream) {
   const size_t brace = corefile.find(" {");
@@ -104,13 +90,13 @@ bool closedByPeer(int fd, std::chrono::milliseconds limit) {
 }  // namespace
 
 TEST_CASE("timeouts README: both examples load and forward, and maxtcpqueries 128 closes after 128 replies") {
-  const auto examples = corefiles();
+  const auto examples = pluginCorefiles("timeouts");
   REQUIRE(examples.size() == 2);
   FakeUpstream upstream;
   TempDir dir;
   const uint16_t second = freePort();
-  ServerProcess s(dir, adapted(examples[0], "@PORT@", upstream.address()) +
-                           adapted(examples[1], std::to_string(second), upstream.address()));
+  ServerProcess s(dir, adapted(joined(examples[0]), "@PORT@", upstream.address()) +
+                           adapted(joined(examples[1]), std::to_string(second), upstream.address()));
   REQUIRE(waitListening(second));
   for (uint16_t port : {s.port(), second}) {
     CAPTURE(port);

@@ -1,6 +1,7 @@
 #include "tests/support/readme_blocks.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <sstream>
 
 namespace moat::testing {
@@ -55,6 +56,34 @@ std::vector<ReadmeBlock> readmeBlocks(const std::string& markdown) {
       out.back().text.push_back(line.substr(strip));
     }
   }
+  return out;
+}
+
+std::vector<ReadmeBlock> pluginReadme(const std::string& plugin) {
+  std::ifstream in(std::string(MOAT_SOURCE_DIR) + "/plugins/" + plugin + "/README.md");
+  std::stringstream text;
+  text << in.rdbuf();
+  return readmeBlocks(text.str());
+}
+
+std::vector<ReadmeBlock> pluginCorefiles(const std::string& plugin) {
+  std::vector<ReadmeBlock> out;
+  for (ReadmeBlock& b : pluginReadme(plugin)) {
+    if (b.lang == "corefile") out.push_back(std::move(b));
+  }
+  return out;
+}
+
+std::string joined(const ReadmeBlock& block) {
+  std::string out;
+  for (const std::string& line : block.text) out += line + "\n";
+  return out;
+}
+
+std::string squeeze(const std::string& line) {
+  std::string out;
+  std::istringstream words(line);
+  for (std::string w; words >> w;) out += (out.empty() ? "" : " ") + w;
   return out;
 }
 

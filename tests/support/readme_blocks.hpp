@@ -27,4 +27,15 @@ struct ReadmeBlock {
 // with no output shown.
 std::vector<ReadmeBlock> readmeBlocks(const std::string& markdown);
 
+// The blocks of plugins/PLUGIN/README.md, and its ~~~ corefile blocks alone: the examples each
+// plugin's README test runs.
+std::vector<ReadmeBlock> pluginReadme(const std::string& plugin);
+std::vector<ReadmeBlock> pluginCorefiles(const std::string& plugin);
+
+// A block's lines, each ended by "\n": a Corefile as the server reads it.
+std::string joined(const ReadmeBlock& block);
+
+// Runs of blanks and tabs as one space, none at the ends: dig aligns its columns with tabs.
+std::string squeeze(const std::string& line);
+
 }  // namespace moat::testing
