@@ -7,7 +7,8 @@
 # NSD the script starts on loopback (the shared harness's upstream config). HOSTS and REWRITE
 # (SCENARIOS="HOSTS REWRITE") isolate what `rewrite` adds: a block with hosts only, asked the
 # LOCAL names, against the same block with `rewrite name suffix ... answer auto` in front, asked
-# those names under the suffix it maps (h0001.hosts.example.).
+# those names under the suffix it maps (h0001.hosts.example.). TEMPLATE answers the LOCAL names
+# from a `template IN A hosts.test` stanza instead of hosts: compare it with HOSTS.
 # Usage: bench/callgrind.sh MOAT_BIN HARNESS_DIR DATA_DIR OUT_FILE   (SCENARIOS, default
 #        "LOCAL FORWARD-NOCACHE")
 set -euo pipefail
@@ -33,6 +34,8 @@ printf '.:%s {\n    bind %s\n    hosts %s/hosts.txt\n}\n' "$port" "$BENCH_ADDR" 
 printf '.:%s {\n    bind %s\n    rewrite name suffix .hosts.example. .hosts.test. answer auto\n    hosts %s/hosts.txt\n}\n' \
   "$port" "$BENCH_ADDR" "$data" > "$work/rewrite.Corefile"
 sed 's/\.hosts\.test/.hosts.example/' "$data/local.q" > "$work/rewrite.q"
+printf '.:%s {\n    bind %s\n    template IN A hosts.test {\n        answer "{{ .Name }} 3600 IN A 192.0.2.1"\n    }\n}\n' \
+  "$port" "$BENCH_ADDR" > "$work/template.Corefile"
 
 # One valgrind run answering PASSES passes over the query file; prints "answered Ir".
 run_once() {
@@ -59,6 +62,7 @@ run_once() {
       FORWARD-NOCACHE) q=$data/fwd.q probe=host0001.example.test ;;
       HOSTS) q=$data/local.q probe=h0001.hosts.test conf=$work/hosts.Corefile ;;
       REWRITE) q=$work/rewrite.q probe=h0001.hosts.example conf=$work/rewrite.Corefile ;;
+      TEMPLATE) q=$data/local.q probe=h0001.hosts.test conf=$work/template.Corefile ;;
     esac
     read -r a1 i1 < <(run_once "$q" 1 "$probe" "$conf")
     read -r a2 i2 < <(run_once "$q" 6 "$probe" "$conf")

@@ -154,6 +154,7 @@ conf::Result<Rule> parseStanza(const conf::Directive& d, const std::vector<std::
                                 std::to_string(kMaxGroups - 1) + " are captured");
       }
       rule.groups = std::max(rule.groups, highest + 1);
+      rule.readsRemote = rule.readsRemote || compiled->reads(Field::Remote);
       const char* sectionName = s == Section::Answer ? "answer" : s == Section::Authority ? "authority" : "additional";
       config.recordLabels.emplace_back(sectionName, p.token->text);
       rule.records.push_back({s, std::move(*compiled), config.recordLabels.size() - 1});

@@ -158,7 +158,6 @@ Verdict TemplateHandler::answer(dns::Query& q, std::span<const uint8_t> upstream
   std::array<char, dns::kMaxNameLen * 4 + 1> nameBuf;
   const std::string_view name(nameBuf.data(), dns::writeNameText(lower, nameBuf.data()));
   std::array<char, 64> remoteBuf;
-  const std::string_view remote = q.client.addressText(remoteBuf);
 
   for (size_t r = 0; r < config_.rules.size(); ++r) {
     const Rule& rule = config_.rules[r];
@@ -235,7 +234,8 @@ Verdict TemplateHandler::answer(dns::Query& q, std::span<const uint8_t> upstream
     data.zone = rule.zones.text(zone);
     data.klass = classView(klass, classBuf);
     data.type = typeView(type, typeBuf);
-    data.remote = remote;
+    // inet_ntop costs more than the rest of a plain answer: only for a template that reads it.
+    if (rule.readsRemote) data.remote = q.client.addressText(remoteBuf);
     data.qtype = question.qtype;
     data.qclass = question.qclass;
     data.id = q.view.header.id;

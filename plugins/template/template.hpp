@@ -58,6 +58,7 @@ struct Rule {
   std::vector<std::shared_ptr<const re2::RE2>> regexes;  // `.*` when none was written
   std::vector<std::string> patterns;                     // as written, for explain and lint
   int groups = 0;  // how many submatches a query captures: 1 + the highest group a record reads
+  bool readsRemote = false;  // a record reads .Remote: the client's address is spelled out
   std::vector<Record> records;  // answer, then authority, then additional, each in written order
   uint8_t rcode = 0;
   std::optional<ExtendedError> ederror;

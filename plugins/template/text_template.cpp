@@ -405,6 +405,10 @@ int Template::highestGroup() const {
   return highest;
 }
 
+bool Template::reads(Field f) const {
+  return std::any_of(nodes_.begin(), nodes_.end(), [f](const Node& n) { return n.op == Node::Op::Field && n.field == f; });
+}
+
 namespace {
 
 // A node's value during rendering: text, or a number (parseInt, literals).

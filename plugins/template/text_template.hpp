@@ -72,6 +72,8 @@ class Template {
   // The highest regex group any value reads (index .Match N, .Group): how many
   // submatches a query must capture (-1: none).
   int highestGroup() const;
+  // Whether a value reads `f`: the handler only spells out the client's address when one does.
+  bool reads(Field f) const;
 
  private:
   std::string source_;
