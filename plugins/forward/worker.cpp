@@ -66,6 +66,11 @@ void Worker::shutdown() {
   for (auto& ch : channels_) {
     for (auto& conn : ch.idle) conn->socket.close(ignored);
     ch.idle.clear();
+    if (ch.tls) {
+      ch.tls->closed = true;
+      ch.tls->stream.lowest_layer().close(ignored);
+      ch.tls.reset();
+    }
   }
   idleConns_ = 0;
   for (size_t i = 0; i < slots_.size(); ++i) {
@@ -179,6 +184,13 @@ std::optional<Verdict> Worker::step(uint16_t i) {
     }
     slot.current = u;
     slot.channel = st.firstChannel + u;
+    slot.overTls = false;
+    if (st.upstreams[u]->addr.tls) {
+      auto failure = sendTls(i);
+      if (!failure) return std::nullopt;
+      if (!noteFailure(i, *failure)) break;
+      continue;
+    }
     const bool tcp = o.forceTcp || (!o.preferUdp && slot.query->proto == dns::Proto::Tcp);
     if (tcp) {
       startTcp(i);
@@ -196,7 +208,8 @@ bool Worker::noteFailure(uint16_t i, Failure f) {
   Slot& slot = slots_[i];
   const auto& st = stanza(slot);
   dns::bump(stats_.failedAttempts);
-  slot.lastError = upstream(slot).errorText(slot.overTcp, f);
+  const auto t = slot.overTls ? Transport::Tls : slot.overTcp ? Transport::Tcp : Transport::Udp;
+  slot.lastError = upstream(slot).errorText(t, f);
   // Kick off health checks to learn whether this upstream is really broken.
   requestHealthCheck(shared_, slot.stanza, slot.current);
   ++slot.connectAttempts;
@@ -226,6 +239,25 @@ void Worker::endAttempt(uint16_t i, bool retireSocket) {
     boost::system::error_code ignored;
     slot.tcp->socket.close(ignored);  // aborts the exchange; its coroutine sees the generation
     slot.tcp.reset();
+  }
+  if (slot.tlsIdHeld) {
+    ids_.release(slot.outId);
+    slot.tlsIdHeld = false;
+  }
+  if (slot.tls != nullptr) {
+    TlsConn* conn = slot.tls;
+    slot.tls = nullptr;
+    --conn->inFlight;
+    // A timeout with nothing read on the connection since this query went out: the link is
+    // dead (or the handshake stalled). Drop it so the queries behind this one fail over now
+    // rather than each at its own deadline, and the next query dials afresh.
+    auto& ch = channels_[slot.channel];
+    if (retireSocket && conn->lastRead <= slot.attemptStart && ch.tls.get() == conn) {
+      asio::post(loop_, [self = shared_from_this(), held = ch.tls] {
+        self->closeTls(held, Failure::Timeout);
+      });
+      ch.tls.reset();
+    }
   }
   ++slot.generation;
 }
@@ -311,7 +343,8 @@ void Worker::onSweep(boost::system::error_code ec) {
     }
   }
   expireIdle(now);
-  if (slots_.inUse() > 0 || idleConns_ > 0) armSweep();
+  expireTls(now);
+  if (slots_.inUse() > 0 || idleConns_ > 0 || openTlsConnections() > 0) armSweep();
 }
 
 }  // namespace moat::plugins::forward
