@@ -199,7 +199,12 @@ asio::awaitable<void> Worker::tlsSession(std::shared_ptr<Worker> self, std::shar
     if (!conn->sessionSaved) {
       // TLS 1.3 sends its session tickets after the handshake: by the first reply they are in.
       conn->sessionSaved = true;
-      channels_[c].session.reset(SSL_get1_session(ssl));
+      // A copy: OpenSSL marks a connection's own session not resumable when the connection
+      // ends without a close_notify, which is how idle connections end here.
+      if (SSL_SESSION* own = SSL_get1_session(ssl)) {
+        channels_[c].session.reset(SSL_SESSION_dup(own));
+        SSL_SESSION_free(own);
+      }
     }
     onTlsReply(conn);
   }

@@ -47,7 +47,10 @@ void sign(const std::string& dir, const std::string& csr, const std::string& out
 TestPki::TestPki(const TempDir& dir) : dir_(dir.path()) {
   newCa(dir_, "ca", "/CN=Moat Test CA");
   newCa(dir_, "other-ca", "/CN=Moat Unknown CA");
+  // Besides dns.test, the names CoreDNS's README examples check their public resolvers by, so
+  // those examples run as written with only their addresses moved to loopback.
   dir.write("server.ext", std::string("subjectAltName=DNS:") + kServerName +
+                              ",DNS:dns.quad9.net,DNS:cloudflare-dns.com,DNS:dns.google"
                               ",IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
   dir.write("client.ext", "extendedKeyUsage=clientAuth\n");
   newKeyAndRequest(dir_, "server", std::string("/CN=") + kServerName);
@@ -68,6 +71,7 @@ UnboundDot::UnboundDot(const TempDir& dir, uint16_t port, const std::string& cer
   std::string conf =
       "server:\n"
       "  interface: 127.0.0.1@" + std::to_string(port) + "\n"
+      "  interface: 127.0.0.2@" + std::to_string(port) + "\n"
       "  tls-port: " + std::to_string(port) + "\n"
       "  tls-service-key: \"" + key + "\"\n"
       "  tls-service-pem: \"" + cert + "\"\n"

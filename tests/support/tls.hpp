@@ -15,7 +15,8 @@ namespace moat::testing {
 
 // A test certificate authority and what it signed, as PEM files in `dir`:
 //   ca.pem                    the CA a client is told to trust
-//   server.pem, server.key    a server certificate for dns.test and 127.0.0.1, signed by ca.pem
+//   server.pem, server.key    a server certificate for dns.test and 127.0.0.1 (and the names of
+//                             dns.quad9.net, cloudflare-dns.com, dns.google), signed by ca.pem
 //   expired.pem               the same server key and names, certificate expired yesterday
 //   other-ca.pem              a second CA that signed nothing of the above (an unknown CA)
 //   client.pem, client.key    a client certificate (clientAuth), signed by ca.pem
@@ -36,7 +37,8 @@ class TestPki {
   std::string dir_;
 };
 
-// unbound -d on 127.0.0.1@port speaking DNS over TLS only (tls-port), with `cert`/`key` as its
+// unbound -d on 127.0.0.1@port and 127.0.0.2@port (two upstreams for tests that need them)
+// speaking DNS over TLS only (tls-port), with `cert`/`key` as its
 // certificate. It recurses nowhere: "." is a static local zone holding `localData` (unbound
 // local-data lines, e.g. "www.example.org. 300 IN A 192.0.2.10"), so any other name is
 // NXDOMAIN. Queries and failed handshakes go to its log. Stopped by PID.
