@@ -217,8 +217,17 @@ conf::Result<bool> parseOption(const conf::Directive& option, Stanza& s,
     for (auto& c : o.tlsServerName) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return true;
   }
-  if (name == "doh_method" || name == "resolver") {
-    // Only meaningful with https:// or hostname upstreams, which Moat does not speak.
+  if (name == "doh_method") {
+    if (auto ok = conf::expectArgs(option, kPlugin, 1, 1); !ok) return ok.error();
+    const auto& m = option.args[0].text;
+    if (m != "GET" && m != "POST") {
+      return conf::errorAt(option.args[0], kPlugin, "doh_method must be either GET or POST");
+    }
+    o.dohGet = m == "GET";
+    return true;
+  }
+  if (name == "resolver") {
+    // Only meaningful with hostname upstreams, which Moat does not resolve.
     return conf::errorAt(option.name, kPlugin, name + " is not implemented by Moat");
   }
   // clang-format off
@@ -237,7 +246,7 @@ conf::Result<bool> buildTls(Stanza& s, const conf::Directive& directive, const s
   const bool anyTls = std::any_of(s.upstreams.begin(), s.upstreams.end(), [](const auto& a) { return a.tls; });
   if (!anyTls) return true;
   for (const auto& a : s.upstreams) {
-    if (a.tls && !a.tlsName.empty() && !o.tlsServerName.empty()) {
+    if (a.tls && !a.doh && !a.tlsName.empty() && !o.tlsServerName.empty()) {
       return conf::errorAt(directive.name, kPlugin,
                            "tls_servername must not be set when an upstream names its own server "
                            "(tls://IP%" + a.tlsName + ")");

@@ -34,11 +34,12 @@ struct UpstreamAddr {
   boost::asio::ip::address address;
   uint16_t port = 53;
   std::string text;  // "192.0.2.1:53", "[2001:db8::1]:53": what logs and metrics show as `to`
-  bool tls = false;     // tls:// (DNS over TLS, RFC 7858)
+  bool tls = false;     // tls:// or https://: reached over TLS
+  bool doh = false;     // https:// (DNS over HTTPS, RFC 8484, on /dns-query)
   std::string tlsName;  // tls://IP%NAME: the name this endpoint's certificate must carry
 
   bool operator==(const UpstreamAddr& o) const {
-    return address == o.address && port == o.port && tls == o.tls;
+    return address == o.address && port == o.port && tls == o.tls && doh == o.doh;
   }
 };
 
@@ -80,6 +81,7 @@ struct Options {
   dns::TlsFiles tlsFiles;
   std::string tlsServerName;  // "" = each endpoint's %NAME, else its IP address
   conf::Pos tlsAt;            // the `tls` option, where a file that does not load is reported
+  bool dohGet = false;        // doh_method GET (CoreDNS's default is POST)
 
   // The connect-attempt cap for one query: CoreDNS's default is two passes over the list.
   uint32_t attemptCap(size_t upstreams) const {
@@ -119,8 +121,7 @@ conf::Result<std::vector<Stanza>> parseStanzas(std::span<const conf::Directive* 
                                                std::vector<conf::Diag>* warnings);
 
 // One TO argument: IP, IP:port, [v6]:port, dns://..., or a resolv.conf-style file (its
-// `nameserver` lines, port 53), tls://IP[%NAME][:PORT] (port 853). https:// is an error (not
-// implemented by Moat).
+// `nameserver` lines, port 53), tls://IP[%NAME][:PORT] (port 853), https://IP[:PORT] (port 443).
 // An existing file without nameservers yields an empty list and a warning.
 conf::Result<std::vector<UpstreamAddr>> parseTo(const conf::Token& to, const std::string& baseDir,
                                                 std::vector<conf::Diag>* warnings);

@@ -15,6 +15,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/vector_body.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -22,6 +26,7 @@
 #include "dns/secure_random.hpp"
 #include "dns/tls_context.hpp"
 #include "dns/wire.hpp"
+#include "plugins/forward/doh_request.hpp"
 #include "plugins/forward/shared.hpp"
 
 namespace moat::plugins::forward {
@@ -31,6 +36,8 @@ namespace asio = boost::asio;
 using asio::awaitable;
 using asio::ip::tcp;
 using asio::ip::udp;
+namespace beast = boost::beast;
+namespace http = beast::http;
 using namespace asio::experimental::awaitable_operators;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
@@ -147,7 +154,32 @@ awaitable<bool> tlsProbeExchange(asio::ssl::stream<tcp::socket>& stream, const t
   co_return !why;
 }
 
-awaitable<bool> probeTls(const UpstreamAddr& to, const Stanza& stanza, SharedStats& stats) {
+// DoH: the probe POSTed as a query is, over a connection of its own. Any DNS reply with ID 0
+// (RFC 8484's) and QR set counts, as for the other transports.
+awaitable<bool> dohProbeExchange(asio::ssl::stream<tcp::socket>& stream, const tcp::endpoint& ep,
+                                 const std::string& name, std::vector<uint8_t> query, SharedStats& stats) {
+  auto [cec] = co_await stream.next_layer().async_connect(ep, kTuple);
+  if (cec) co_return false;
+  if (!dns::tlsVerifyName(stream.native_handle(), name)) co_return false;
+  auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::client, kTuple);
+  if (hec) co_return false;
+  dns::put16(query.data(), 0);
+  std::string request;
+  buildDohRequest(request, name, query, false);
+  auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(request), kTuple);
+  if (wec) co_return false;
+  beast::flat_buffer buffer;
+  http::response_parser<http::vector_body<uint8_t>> parser;
+  parser.header_limit(8 * 1024);
+  parser.body_limit(dns::kMaxMessage);
+  auto [rec, rn] = co_await http::async_read(stream, buffer, parser, kTuple);
+  if (rec || parser.get().result() != http::status::ok) co_return false;
+  const auto why = probeReplyCheck(parser.get().body(), query);
+  if (why) count(stats, *why);
+  co_return !why;
+}
+
+awaitable<bool> probeOverTls(const UpstreamAddr& to, const Stanza& stanza, SharedStats& stats) {
   auto exec = co_await asio::this_coro::executor;
   asio::ssl::stream<tcp::socket> stream(exec, *stanza.tlsContext);
   tcp::endpoint ep(to.address, to.port);
@@ -156,8 +188,13 @@ awaitable<bool> probeTls(const UpstreamAddr& to, const Stanza& stanza, SharedSta
   if (!ec && stanza.options.sourceAddress) stream.next_layer().bind(tcp::endpoint(*stanza.options.sourceAddress, 0), ec);
   if (ec) co_return false;
   asio::steady_timer timer(exec, kProbeTimeout);
-  auto result = co_await (tlsProbeExchange(stream, ep, stanza.tlsNameOf(to), probeQuery(stanza.options), stats) ||
-                          timer.async_wait(kTuple));
+  const auto name = stanza.tlsNameOf(to);
+  auto query = probeQuery(stanza.options);
+  if (to.doh) {
+    auto result = co_await (dohProbeExchange(stream, ep, name, std::move(query), stats) || timer.async_wait(kTuple));
+    co_return result.index() == 0 && std::get<0>(result);
+  }
+  auto result = co_await (tlsProbeExchange(stream, ep, name, std::move(query), stats) || timer.async_wait(kTuple));
   co_return result.index() == 0 && std::get<0>(result);
 }
 
@@ -174,9 +211,9 @@ awaitable<void> probeLoop(std::shared_ptr<Shared> shared, uint32_t s, uint32_t u
     co_return;
   }
   while (!shared->stopping.load(std::memory_order_relaxed)) {
-    // CoreDNS probes over TLS for a tls:// upstream, over TCP when force_tcp is set, else
+    // CoreDNS probes over TLS (DoT or DoH) for a tls:// or https:// upstream, over TCP when force_tcp is set, else
     // over UDP.
-    bool alive = up.addr.tls  ? co_await probeTls(up.addr, stanza.config, shared->stats)
+    bool alive = up.addr.tls  ? co_await probeOverTls(up.addr, stanza.config, shared->stats)
                  : o.forceTcp ? co_await probeTcp(up.addr, o, shared->stats)
                               : co_await probeUdp(up.addr, o, shared->stats);
     if (alive) {
@@ -199,8 +236,8 @@ UpstreamState::UpstreamState(UpstreamAddr a) : addr(std::move(a)) {
   static constexpr std::string_view kWhat[kFailureKinds] = {
       "i/o timeout", "connection refused", "network error", "malformed or mismatched reply",
       "tls handshake failed"};
-  static constexpr std::string_view kTransport[] = {"udp ", "tcp ", "tls "};
-  for (size_t t = 0; t < 3; ++t) {
+  static constexpr std::string_view kTransport[kTransports] = {"udp ", "tcp ", "tls ", "https "};
+  for (size_t t = 0; t < kTransports; ++t) {
     for (size_t f = 0; f < kFailureKinds; ++f) {
       errors[t][f] = std::string(kTransport[t]) + addr.text + ": " + std::string(kWhat[f]);
     }

@@ -23,6 +23,7 @@ constexpr size_t kMaxSlots = kNoSlot;  // slot indices must fit the ID table's u
 
 struct TcpConn;
 struct TlsConn;
+struct DohConn;
 
 struct Slot {
   dns::Query* query = nullptr;
@@ -30,6 +31,7 @@ struct Slot {
   // Connection of a running TLS attempt (shared by every query in flight on it; it fails
   // them all before it goes away, so the pointer never dangles).
   TlsConn* tls = nullptr;
+  std::shared_ptr<DohConn> doh;  // connection of a running DoH exchange (a timeout closes it)
   Clock::time_point attemptStart{};  // coredns_proxy_request_duration_seconds measures from here
   Clock::time_point attemptDeadline{};
   Clock::time_point overallDeadline{};
@@ -53,6 +55,7 @@ struct Slot {
   bool overTcp = false;
   bool udpIdHeld = false;
   bool overTls = false;
+  bool overDoh = false;
   bool tlsIdHeld = false;  // outId is this attempt's ID on its TLS connection
 };
 

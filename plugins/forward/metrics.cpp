@@ -144,13 +144,13 @@ void Forward::collect(std::vector<MetricSample>& out) const {
       if (hits != 0) {
         out.push_back({"coredns_proxy_conn_cache_hits_total",
                        "Queries to an upstream sent over a pooled connection.", false,
-                       Labels{{"proto", up.addr.tls ? "tcp-tls" : "tcp"}, {"proxy_name", proxy}, {"to", up.addr.text}},
+                       Labels{{"proto", up.addr.doh ? "https" : up.addr.tls ? "tcp-tls" : "tcp"}, {"proxy_name", proxy}, {"to", up.addr.text}},
                        static_cast<double>(hits)});
       }
       if (misses != 0) {
         out.push_back({"coredns_proxy_conn_cache_misses_total",
                        "Queries to an upstream that needed a new connection.", false,
-                       Labels{{"proto", up.addr.tls ? "tcp-tls" : "tcp"}, {"proxy_name", proxy}, {"to", up.addr.text}},
+                       Labels{{"proto", up.addr.doh ? "https" : up.addr.tls ? "tcp-tls" : "tcp"}, {"proxy_name", proxy}, {"to", up.addr.text}},
                        static_cast<double>(misses)});
       }
     }

@@ -26,8 +26,10 @@ namespace moat::plugins::forward {
 enum class Failure : uint8_t { Timeout, Refused, Network, BadReply, Handshake };
 constexpr size_t kFailureKinds = 5;
 
-// How an attempt reached its upstream; picks the error text's prefix ("udp", "tcp", "tls").
-enum class Transport : uint8_t { Udp, Tcp, Tls };
+// How an attempt reached its upstream; picks the error text's prefix ("udp", "tcp", "tls",
+// "https").
+enum class Transport : uint8_t { Udp, Tcp, Tls, Https };
+constexpr size_t kTransports = 4;
 
 // What the errors plugin prints when no attempt could even be made (CoreDNS's ErrNoHealthy).
 constexpr std::string_view kNoHealthy = "no healthy proxies";
@@ -44,7 +46,7 @@ struct UpstreamState {
   // the health loop's thread.
   std::atomic<uint64_t> healthcheckFailures{0};
   // Error texts for Query::error, built once so the data path only points at them.
-  std::string errors[3][kFailureKinds];  // [Transport][Failure]
+  std::string errors[kTransports][kFailureKinds];  // [Transport][Failure]
   // The last TLS handshake failure logged for this upstream: each distinct reason is logged
   // once, not once per query (cleared by a handshake that succeeds).
   std::mutex tlsLogMutex;

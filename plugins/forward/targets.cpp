@@ -73,6 +73,23 @@ conf::Result<std::vector<UpstreamAddr>> parseTlsTo(const conf::Token& to, std::s
   return std::vector<UpstreamAddr>{*addr};
 }
 
+// https://IP[:PORT], queries POSTed (or sent with GET) to /dns-query as CoreDNS does; a path is
+// refused, as CoreDNS refuses it.
+conf::Result<std::vector<UpstreamAddr>> parseHttpsTo(const conf::Token& to, std::string_view text) {
+  if (text.find('/') != std::string_view::npos) {
+    return conf::errorAt(to.pos, "forward: paths are not allowed in https:// upstreams (/dns-query is "
+                                 "used): " + to.text);
+  }
+  auto addr = parseHostPort(text, 443);
+  if (!addr) {
+    return conf::errorAt(to.pos, "forward: '" + to.text + "' is not https://IP[:PORT] (hostname "
+                                 "upstreams are not implemented by Moat)");
+  }
+  addr->tls = true;
+  addr->doh = true;
+  return std::vector<UpstreamAddr>{*addr};
+}
+
 }  // namespace
 
 std::optional<UpstreamAddr> parseHostPort(std::string_view text, uint16_t defaultPort) {
@@ -135,11 +152,8 @@ conf::Result<std::vector<UpstreamAddr>> parseTo(const conf::Token& to, const std
     scheme = lower(text.substr(0, sep));
     text = text.substr(sep + 3);
   }
-  if (scheme == "https") {
-    return conf::errorAt(to.pos, "forward: https:// (DNS over HTTPS) upstreams are not implemented "
-                                 "by Moat; tls:// (DNS over TLS) is");
-  }
   if (scheme == "tls") return parseTlsTo(to, text);
+  if (scheme == "https") return parseHttpsTo(to, text);
   if (!scheme.empty() && scheme != "dns") {
     return conf::errorAt(
         to.pos, "forward: '" + scheme + "' is not supported as a destination protocol: " + to.text);

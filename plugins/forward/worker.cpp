@@ -71,11 +71,14 @@ void Worker::shutdown() {
       ch.tls->stream.lowest_layer().close(ignored);
       ch.tls.reset();
     }
+    for (auto& conn : ch.dohIdle) conn->stream.lowest_layer().close(ignored);
+    ch.dohIdle.clear();
   }
   idleConns_ = 0;
   for (size_t i = 0; i < slots_.size(); ++i) {
     auto& slot = slots_[static_cast<uint16_t>(i)];
     if (slot.inUse && slot.tcp) slot.tcp->socket.close(ignored);
+    if (slot.inUse && slot.doh) slot.doh->stream.lowest_layer().close(ignored);
   }
 }
 
@@ -185,6 +188,11 @@ std::optional<Verdict> Worker::step(uint16_t i) {
     slot.current = u;
     slot.channel = st.firstChannel + u;
     slot.overTls = false;
+    slot.overDoh = false;
+    if (st.upstreams[u]->addr.doh) {
+      startDoh(i);
+      return std::nullopt;
+    }
     if (st.upstreams[u]->addr.tls) {
       auto failure = sendTls(i);
       if (!failure) return std::nullopt;
@@ -208,7 +216,10 @@ bool Worker::noteFailure(uint16_t i, Failure f) {
   Slot& slot = slots_[i];
   const auto& st = stanza(slot);
   dns::bump(stats_.failedAttempts);
-  const auto t = slot.overTls ? Transport::Tls : slot.overTcp ? Transport::Tcp : Transport::Udp;
+  const auto t = slot.overDoh   ? Transport::Https
+                 : slot.overTls ? Transport::Tls
+                 : slot.overTcp ? Transport::Tcp
+                                : Transport::Udp;
   slot.lastError = upstream(slot).errorText(t, f);
   // Kick off health checks to learn whether this upstream is really broken.
   requestHealthCheck(shared_, slot.stanza, slot.current);
@@ -239,6 +250,11 @@ void Worker::endAttempt(uint16_t i, bool retireSocket) {
     boost::system::error_code ignored;
     slot.tcp->socket.close(ignored);  // aborts the exchange; its coroutine sees the generation
     slot.tcp.reset();
+  }
+  if (slot.doh) {
+    boost::system::error_code ignored;
+    slot.doh->stream.lowest_layer().close(ignored);  // aborts the exchange (generation, as TCP)
+    slot.doh.reset();
   }
   if (slot.tlsIdHeld) {
     ids_.release(slot.outId);

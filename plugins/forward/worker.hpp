@@ -10,6 +10,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -52,6 +53,19 @@ struct TlsConn {
   bool ready = false;            // handshake done
   bool writeBusy = false;
   bool closed = false;
+  bool sessionSaved = false;
+};
+
+// A DNS-over-HTTPS connection (HTTP/1.1 over TLS, kept alive): one exchange at a time, pooled
+// per worker and upstream while idle, as TCP connections are.
+struct DohConn {
+  DohConn(boost::asio::io_context& loop, boost::asio::ssl::context& ctx) : stream(loop, ctx) {}
+  boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream;
+  std::string request;          // the request as written (headers and body)
+  std::vector<uint8_t> reply;   // the response body
+  boost::beast::flat_buffer buffer;  // bytes read from the stream, not yet parsed
+  Clock::time_point created{};
+  Clock::time_point lastUsed{};
   bool sessionSaved = false;
 };
 
@@ -118,6 +132,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   struct Channel {
     std::vector<std::shared_ptr<TcpConn>> idle;  // pooled TCP connections, oldest first
     std::shared_ptr<TlsConn> tls;                // the TLS connection queries go out on
+    std::vector<std::shared_ptr<DohConn>> dohIdle;  // pooled DoH connections, oldest first
     std::unique_ptr<ssl_session_st, SessionFree> session;  // to resume the next TLS handshake
     uint32_t stanza = 0;
     uint32_t upstream = 0;
@@ -137,6 +152,14 @@ class Worker : public std::enable_shared_from_this<Worker> {
                                           uint32_t c);
   void onTlsReply(const std::shared_ptr<TlsConn>& conn);
   void expireTls(Clock::time_point now);
+  void startDoh(uint16_t i);
+  boost::asio::awaitable<void> dohExchange(std::shared_ptr<Worker> self, uint16_t i, uint32_t gen,
+                                           uint32_t c);
+  // A handshake on a fresh TLS stream to channel `c`'s upstream: name check, session resumed
+  // when one is kept, counted. false (reason logged once) when it fails.
+  boost::asio::awaitable<bool> handshake(boost::asio::ssl::stream<boost::asio::ip::tcp::socket>& stream,
+                                         uint32_t c, boost::system::error_code& ec);
+  void keepSession(uint32_t c, ssl_st* ssl);
   bool noteFailure(uint16_t i, Failure f);
   std::optional<Verdict> fail(uint16_t i);
   // Ends the current attempt: its ID, socket or connection let go; `retireSocket` also takes

@@ -42,7 +42,7 @@ void Worker::SessionFree::operator()(ssl_session_st* s) const { SSL_SESSION_free
 
 size_t Worker::openTlsConnections() const {
   size_t n = 0;
-  for (const auto& ch : channels_) n += ch.tls != nullptr;
+  for (const auto& ch : channels_) n += (ch.tls != nullptr) + ch.dohIdle.size();
   return n;
 }
 
@@ -137,6 +137,40 @@ void Worker::closeTls(const std::shared_ptr<TlsConn>& conn, Failure f) {
   }
 }
 
+asio::awaitable<bool> Worker::handshake(asio::ssl::stream<tcp::socket>& stream, uint32_t c,
+                                        boost::system::error_code& ec) {
+  const auto& st = *shared_->stanzas[channels_[c].stanza];
+  auto& up = *st.upstreams[channels_[c].upstream];
+  SSL* ssl = stream.native_handle();
+  if (!dns::tlsVerifyName(ssl, st.config.tlsNameOf(up.addr))) {
+    up.noteTlsFailure("server name '" + st.config.tlsNameOf(up.addr) + "' is not usable");
+    co_return false;
+  }
+  if (channels_[c].session) SSL_set_session(ssl, channels_[c].session.get());
+  std::tie(ec) = co_await stream.async_handshake(asio::ssl::stream_base::client, kTuple);
+  if (stopped_ || ec == asio::error::operation_aborted) co_return false;  // closed under it
+  if (ec) {
+    dns::bump(stats_.tlsFailedHandshakes);
+    up.noteTlsFailure(handshakeFailure(ssl, ec));
+    channels_[c].session.reset();  // a session the server no longer takes is not tried again
+    co_return false;
+  }
+  dns::bump(stats_.tlsHandshakes);
+  if (SSL_session_reused(ssl) == 1) dns::bump(stats_.tlsResumed);
+  up.noteTlsSuccess();
+  co_return true;
+}
+
+// TLS 1.3 sends its session tickets after the handshake: by the first reply they are in. A
+// copy is kept: OpenSSL marks a connection's own session not resumable when the connection ends
+// without a close_notify, which is how idle connections end here.
+void Worker::keepSession(uint32_t c, ssl_st* ssl) {
+  if (SSL_SESSION* own = SSL_get1_session(ssl)) {
+    channels_[c].session.reset(SSL_SESSION_dup(own));
+    SSL_SESSION_free(own);
+  }
+}
+
 asio::awaitable<void> Worker::tlsSession(std::shared_ptr<Worker> self, std::shared_ptr<TlsConn> conn,
                                          uint32_t c) {
   // Suspend first: co_spawn runs inline up to the first suspension, and a failure here must not
@@ -159,25 +193,12 @@ asio::awaitable<void> Worker::tlsSession(std::shared_ptr<Worker> self, std::shar
   }
   sock.set_option(tcp::no_delay(true), ec);
 
-  SSL* ssl = conn->stream.native_handle();
-  if (!dns::tlsVerifyName(ssl, st.config.tlsNameOf(up.addr))) {
-    up.noteTlsFailure("server name '" + st.config.tlsNameOf(up.addr) + "' is not usable");
-    closeTls(conn, Failure::Handshake);
+  if (!co_await handshake(conn->stream, c, ec)) {
+    if (!stopped_ && !conn->closed) closeTls(conn, Failure::Handshake);
     co_return;
   }
-  if (channels_[c].session) SSL_set_session(ssl, channels_[c].session.get());
-  std::tie(ec) = co_await conn->stream.async_handshake(asio::ssl::stream_base::client, kTuple);
   if (stopped_ || conn->closed) co_return;
-  if (ec) {
-    dns::bump(stats_.tlsFailedHandshakes);
-    up.noteTlsFailure(handshakeFailure(ssl, ec));
-    channels_[c].session.reset();  // a session the server no longer takes is not tried again
-    closeTls(conn, Failure::Handshake);
-    co_return;
-  }
-  dns::bump(stats_.tlsHandshakes);
-  if (SSL_session_reused(ssl) == 1) dns::bump(stats_.tlsResumed);
-  up.noteTlsSuccess();
+  SSL* ssl = conn->stream.native_handle();
   conn->ready = true;
   if (!conn->queued.empty() && !conn->writeBusy) flushTls(conn);
 
@@ -197,14 +218,8 @@ asio::awaitable<void> Worker::tlsSession(std::shared_ptr<Worker> self, std::shar
     if (bec) break;
     conn->lastRead = conn->lastUsed = Clock::now();
     if (!conn->sessionSaved) {
-      // TLS 1.3 sends its session tickets after the handshake: by the first reply they are in.
       conn->sessionSaved = true;
-      // A copy: OpenSSL marks a connection's own session not resumable when the connection
-      // ends without a close_notify, which is how idle connections end here.
-      if (SSL_SESSION* own = SSL_get1_session(ssl)) {
-        channels_[c].session.reset(SSL_SESSION_dup(own));
-        SSL_SESSION_free(own);
-      }
+      keepSession(c, ssl);
     }
     onTlsReply(conn);
   }
@@ -231,10 +246,20 @@ void Worker::onTlsReply(const std::shared_ptr<TlsConn>& conn) {
   onReply(i, conn->in, true);
 }
 
-// Closes TLS connections idle for longer than `expire` (nothing in flight), as pooled TCP
-// connections are.
+// Closes TLS and DoH connections idle for longer than `expire` (nothing in flight), or older
+// than `max_age`, as pooled TCP connections are.
 void Worker::expireTls(Clock::time_point now) {
   for (auto& ch : channels_) {
+    const auto& opt = shared_->stanzas[ch.stanza]->config.options;
+    std::erase_if(ch.dohIdle, [&](const std::shared_ptr<DohConn>& conn) {
+      const bool expired = now - conn->lastUsed > opt.expire ||
+                           (opt.maxAge.count() > 0 && now - conn->created > opt.maxAge);
+      if (expired) {
+        boost::system::error_code ignored;
+        conn->stream.lowest_layer().close(ignored);
+      }
+      return expired;
+    });
     if (!ch.tls || ch.tls->inFlight != 0) continue;
     const auto& o = shared_->stanzas[ch.stanza]->config.options;
     if (now - ch.tls->lastUsed <= o.expire) continue;

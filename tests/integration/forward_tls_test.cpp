@@ -216,4 +216,46 @@ TEST_CASE("forward tls://: the DoT examples of CoreDNS's forward README answer t
   CHECK(s.stderrText().find("handshake failed") == std::string::npos);
 }
 
+// DNS over HTTPS: dnsdist's DoH frontend (HTTP/1.1 here) stands in for the public resolver.
+TEST_CASE("forward https://: dnsdist's DoH frontend answers POST and GET over kept-alive connections, a private name opens none, and CoreDNS's DoH example runs") {
+  REQUIRE(DnsdistDoh::installed());
+  TempDir dir, dohDir;
+  TestPki pki(dir);
+  DnsdistDoh doh(dohDir, freePort(), pki.serverCert(), pki.serverKey(), {{"www.example.org.", "192.0.2.10"}});
+  const std::string up = "https://127.0.0.1:" + std::to_string(doh.port());
+  const uint16_t metrics = freePort(), get = freePort(), example = freePort();
+  ScopedEnv roots("SSL_CERT_FILE", pki.ca());
+  ServerProcess s(dir,
+                  ".:@PORT@ {\n  forward . " + up + " {\n    tls " + pki.ca() + "\n    tls_servername dns.test\n  }\n"
+                  "  prometheus 127.0.0.1:" + std::to_string(metrics) + "\n}\n"
+                  ".:" + std::to_string(get) + " {\n  forward . " + up + " {\n    tls_servername dns.test\n"
+                  "    doh_method GET\n  }\n}\n"
+                  // plugin/forward/README.md's DoH example, 9.9.9.9 moved to the local dnsdist.
+                  ".:" + std::to_string(example) + " {\n    forward . " + up + " {\n"
+                  "       tls_servername dns.quad9.net\n       health_check 5s\n    }\n    cache 30\n}\n");
+  REQUIRE(waitListening(metrics));
+  // Private names first: nothing may reach dnsdist, and no connection may open.
+  CHECK(status(dig(s.port(), {"api.internal"})) == "NXDOMAIN");
+  CHECK(status(dig(get, {"+tcp", "db.cluster.local"})) == "NXDOMAIN");
+  const std::string https = "coredns_proxy_conn_cache_misses_total{proto=\"https\"";
+  CHECK(metricSum(metrics, https, "") == 0);
+  CHECK(doh.queriesFor("api.internal.") == 0);
+  CHECK(doh.queriesFor("db.cluster.local.") == 0);
+
+  for (int k = 0; k < 5; ++k) {
+    CHECK(dig(s.port(), {"+short", "www.example.org"}) == "192.0.2.10\n");  // POST
+    CHECK(dig(get, {"+short", "www.example.org"}) == "192.0.2.10\n");       // GET
+  }
+  CHECK(dig(example, {"+short", "www.example.org"}) == "192.0.2.10\n");
+  CHECK(status(dig(s.port(), {"nothing.example.org"})) == "NXDOMAIN");
+  CHECK(doh.queriesFor("www.example.org.") == 11);
+  // Kept alive: 12 queries, a connection per worker and block at most (3 blocks, 2 or so workers).
+  const double opened = metricSum(metrics, https, "");
+  const double reused = metricSum(metrics, "coredns_proxy_conn_cache_hits_total{proto=\"https\"", "");
+  MESSAGE("12 DoH queries: " << opened << " connections opened, " << reused << " reused");
+  CHECK(opened + reused == 12);
+  CHECK(opened <= 6);
+  CHECK(s.stderrText().find("handshake failed") == std::string::npos);
+}
+
 }  // namespace forward_tls_test

@@ -67,4 +67,30 @@ class UnboundDot {
   pid_t pid_ = -1;
 };
 
+// dnsdist --supervised as a DNS-over-HTTPS server (its h2o frontend, HTTP/1.1 and 2) on
+// 127.0.0.1@port, path /dns-query, with `cert`/`key`. It answers `answers` (name -> IPv4, A
+// queries) itself and NXDOMAIN to everything else; no backend. Every query is logged, so a test
+// can count what reached it. Stopped by PID.
+class DnsdistDoh {
+ public:
+  static constexpr const char* kBinary = "/usr/bin/dnsdist";
+  static bool installed();
+
+  DnsdistDoh(const TempDir& dir, uint16_t port, const std::string& cert, const std::string& key,
+             const std::vector<std::pair<std::string, std::string>>& answers);
+  ~DnsdistDoh();
+  DnsdistDoh(const DnsdistDoh&) = delete;
+  DnsdistDoh& operator=(const DnsdistDoh&) = delete;
+
+  uint16_t port() const { return port_; }
+  void stop();
+  // Queries for `name` ("www.example.org.") it received.
+  size_t queriesFor(const std::string& name) const;
+
+ private:
+  std::string dir_;
+  uint16_t port_;
+  pid_t pid_ = -1;
+};
+
 }  // namespace moat::testing
