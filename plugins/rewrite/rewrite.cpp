@@ -584,8 +584,10 @@ void RewriteHandler::Rest::onSubquery(dns::Query& parent, std::span<const uint8_
   if (m.kept != nullptr) {
     // The new target is made from a private name: resolving it would send what the private zone
     // holds out under another name, as a name rule would (DESIGN.md section 4).
-    note(parent, "CNAME target under the private zone " + m.kept->name + " not rewritten to " +
-                     std::string(m.target.view()) + ": it would leave the zone");
+    if (parent.trace != nullptr) {
+      note(parent, "CNAME target under the private zone " + m.kept->name + " not rewritten to " +
+                       std::string(m.target.view()) + ": it would leave the zone");
+    }
     return resume(parent, Verdict::Answered);
   }
   if (!static_cast<Runner*>(parent.dispatcher)
@@ -593,7 +595,9 @@ void RewriteHandler::Rest::onSubquery(dns::Query& parent, std::span<const uint8_
     note(parent, "the new CNAME target could not be resolved (too deep or busy): reply left as it is");
     return resume(parent, Verdict::Answered);
   }
-  note(parent, "CNAME target rewritten to " + std::string(m.target.view()) + ": resolved through the whole server");
+  if (parent.trace != nullptr) {
+    note(parent, "CNAME target rewritten to " + std::string(m.target.view()) + ": resolved through the whole server");
+  }
 }
 
 void RewriteHandler::Target::onSubquery(dns::Query& parent, std::span<const uint8_t> reply) {
