@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # FORWARD-DOT: what forwarding over DNS over TLS costs. Moat (`forward . tls://...`) and dnsdist
 # (a DoT backend, OpenSSL) in front of the same unbound, which serves the LOCAL names as
-# local-data over TLS only. dnsperf sends RATE plain-UDP queries a second (a fixed rate below
+# local-data over TLS (and over plain UDP on the same port: `moat-udp`, Moat forwarding there
+# without TLS, is the reference row that shows what TLS adds). dnsperf sends RATE plain-UDP queries a second (a fixed rate below
 # unbound's DoT ceiling, so the upstream is never what limits) from CPU 0, where unbound runs
 # too; the target has CPU 1. RUNS rounds of SECS seconds, targets interleaved. Prints CPU µs per
 # query (median, min-max) and, for Moat, queries per TLS handshake (its connection reuse, from
@@ -49,6 +50,7 @@ done
 
 printf '.:%s {\n    bind %s\n    forward . tls://%s:%s {\n        tls %s/ca.pem\n        tls_servername dns.test\n    }\n    prometheus %s:%s\n}\n' \
   "$port" "$BENCH_ADDR" "$BENCH_ADDR" "$up_port" "$work" "$BENCH_ADDR" "$metrics" > Corefile
+printf '.:%s {\n    bind %s\n    forward . %s:%s\n}\n' "$port" "$BENCH_ADDR" "$BENCH_ADDR" "$up_port" > Corefile.udp
 cat > dnsdist.conf <<CONF
 setSecurityPollSuffix("")
 setLocal("$BENCH_ADDR:$port")
@@ -61,6 +63,7 @@ CONF
 start() {  # $1 target: sets $pid
   case $1 in
     moat) taskset -c 1 "$bin" -conf "$work/Corefile" > "$work/moat.log" 2>&1 & ;;
+    moat-udp) taskset -c 1 "$bin" -conf "$work/Corefile.udp" > "$work/moat.log" 2>&1 & ;;
     dnsdist) taskset -c 1 dnsdist --supervised --disable-syslog -C "$work/dnsdist.conf" > "$work/dnsdist.log" 2>&1 & ;;
   esac
   pid=$!
@@ -74,7 +77,7 @@ handshakes() {
 
 declare -A cpu reuse
 for ((r = 1; r <= runs; r++)); do
-  for t in moat dnsdist; do
+  for t in moat dnsdist moat-udp; do
     start "$t"
     read -r completed _ us < <(measure "$pid" "$port" "$data/local.q" "$secs" -Q "$rate")
     if [[ $t == moat ]]; then
@@ -90,7 +93,7 @@ done
 {
   echo "| target | CPU µs/query at $rate q/s over DoT, median of $runs (min-max) | queries per TLS handshake | runs |"
   echo "|---|---:|---:|---|"
-  for t in moat dnsdist; do
+  for t in moat dnsdist moat-udp; do
     med=$(tr ' ' '\n' <<<"${cpu[$t]}" | median)
     ratio=n/a
     [[ -n ${reuse[$t]:-} ]] && ratio="$(tr ' ' '\n' <<<"${reuse[$t]}" | median) (runs: ${reuse[$t]% })"
