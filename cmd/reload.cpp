@@ -60,6 +60,17 @@ bool bindAddressesMoved(const conf::Corefile& corefile, const std::vector<dns::s
   return now != before;
 }
 
+// Whether a block serves DNS over TLS: its certificate files may have been renewed without the
+// Corefile changing, so SIGUSR1 reads them again.
+bool servesTls(const conf::Corefile& corefile) {
+  for (const conf::ServerBlock& block : corefile.blocks) {
+    for (const conf::Directive& d : block.directives) {
+      if (d.name.text == "tls") return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Reloader::Outcome Reloader::check(Trigger trigger) {
@@ -72,7 +83,8 @@ Reloader::Outcome Reloader::check(Trigger trigger) {
     return Outcome::Failed;
   }
   std::string hash = plugins::reload::corefileHash(*corefile);
-  if (hash == hash_ && (trigger == Trigger::Interval || !bindAddressesMoved(*corefile, bound_))) {
+  if (hash == hash_ &&
+      (trigger == Trigger::Interval || (!bindAddressesMoved(*corefile, bound_) && !servesTls(*corefile)))) {
     lastFailure_.clear();
     return Outcome::Unchanged;
   }

@@ -187,6 +187,12 @@ TEST_CASE("DNS over TLS: README examples answer kdig, client checks, hostile cli
   REQUIRE(s.signal(SIGUSR1));
   CHECK(eventually([&] { return !answered(kdig(port, trusting, "www.example.org")); }, 5s));
   CHECK(answered(kdig(mtlsPort, withCert, "whoami.example.org")));  // another block, its own certificate
+
+  // A renewal: the file is replaced, the Corefile is not; SIGUSR1 reads the files again.
+  std::filesystem::copy_file(pki.serverCert(), dir.path() + "/expired.pem",
+                             std::filesystem::copy_options::overwrite_existing);
+  REQUIRE(s.signal(SIGUSR1));
+  CHECK(eventually([&] { return answered(kdig(port, trusting, "www.example.org")); }, 5s));
 }
 
 TEST_CASE("DNS over TLS: a tls:// block without tls, and CoreDNS's grpc:// and https:// examples, refused at start") {
