@@ -52,6 +52,12 @@ TEST_CASE("tls: a typo, ACME, a file that does not load and a block without tls,
   CHECK(missing[0].pos.line == 2);
   CHECK(missing[0].message.find("nothere.pem") != std::string::npos);
 
+  auto clash = withRule(lintText(dir, ".:8853 {\n  whoami\n}\ntls://example.org:8853 {\n  tls cert.pem key.pem\n  whoami\n}\n"),
+                        "config/invalid");
+  REQUIRE(clash.size() == 1);
+  CHECK(clash[0].pos.line == 4);
+  CHECK(clash[0].message.find("which dns://. (at ") != std::string::npos);
+
   auto bare = withRule(lintText(dir, ". tls://.:8853 {\n  whoami\n}\n"), "config/invalid");
   REQUIRE(bare.size() == 1);
   CHECK(bare[0].pos.line == 1);

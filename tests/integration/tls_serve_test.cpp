@@ -195,15 +195,18 @@ TEST_CASE("DNS over TLS: README examples answer kdig, client checks, hostile cli
   CHECK(eventually([&] { return answered(kdig(port, trusting, "www.example.org")); }, 5s));
 }
 
-TEST_CASE("DNS over TLS: a tls:// block without tls, and CoreDNS's grpc:// and https:// examples, refused at start") {
+TEST_CASE("DNS over TLS: a tls:// block without tls, a port both dns:// and tls://, and CoreDNS's grpc:// and https:// examples, refused at start") {
   TempDir dir;
+  TestPki pki(dir);
   struct Case {
     std::string corefile;
     std::string message;
   };
-  // The second and third come from CoreDNS's plugin/tls/README.md (gRPC and DoH examples).
+  // The last two come from CoreDNS's plugin/tls/README.md (gRPC and DoH examples).
   const Case cases[] = {
       {"tls://.:8853 {\n    whoami\n}\n", "Corefile:1:1: a tls:// server block needs a certificate"},
+      {".:8853 {\n    whoami\n}\ntls://example.org:8853 {\n    tls server.pem server.key\n    whoami\n}\n",
+       "Corefile:4:1: tls://example.org. is on port 8853, which another block serves as dns://"},
       {"grpc://. {\n\ttls cert.pem key.pem ca.pem\n\tforward . /etc/resolv.conf\n}\n",
        "Corefile:1:1: transport grpc:// is not implemented by Moat"},
       {"https://. {\n\ttls cert.pem key.pem ca.pem\n\tforward . /etc/resolv.conf\n}\n",
