@@ -94,7 +94,7 @@ TEST_CASE("config/invalid: bad values, bad upstreams, bad keys, bad private stan
   };
   const Case cases[] = {
       {". {\n  forward . not-an-address\n}\n", 2},
-      {". {\n  forward . tls://192.0.2.1\n}\n", 2},
+      {". {\n  forward . https://192.0.2.1/dns-query\n}\n", 2},
       {". {\n  hosts {\n    ttl 0\n  }\n}\n", 3},
       {". {\n  kubernetes cluster.local {\n    pods sometimes\n  }\n}\n", 3},
       {"tls://. {\n  whoami\n}\n", 1},

@@ -200,8 +200,34 @@ conf::Result<bool> parseOption(const conf::Directive& option, Stanza& s,
     o.sourceAddress = addr;
     return true;
   }
-  if (name == "tls" || name == "tls_servername" || name == "doh_method" || name == "resolver") {
-    // Only meaningful with tls://, https:// or hostname upstreams, none of which Moat speaks.
+  if (name == "tls") {
+    // CoreDNS's forms: none (system roots), CA, CERT KEY, CERT KEY CA.
+    if (auto ok = conf::expectArgs(option, kPlugin, 0, 3); !ok) return ok.error();
+    const auto& a = option.args;
+    o.tlsFiles = {};
+    if (a.size() == 1) o.tlsFiles.ca = a[0].text;
+    if (a.size() >= 2) o.tlsFiles.cert = a[0].text, o.tlsFiles.key = a[1].text;
+    if (a.size() == 3) o.tlsFiles.ca = a[2].text;
+    o.tlsAt = option.name.pos;
+    return true;
+  }
+  if (name == "tls_servername") {
+    if (auto ok = conf::expectArgs(option, kPlugin, 1, 1); !ok) return ok.error();
+    o.tlsServerName = option.args[0].text;
+    for (auto& c : o.tlsServerName) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return true;
+  }
+  if (name == "doh_method") {
+    if (auto ok = conf::expectArgs(option, kPlugin, 1, 1); !ok) return ok.error();
+    const auto& m = option.args[0].text;
+    if (m != "GET" && m != "POST") {
+      return conf::errorAt(option.args[0], kPlugin, "doh_method must be either GET or POST");
+    }
+    o.dohGet = m == "GET";
+    return true;
+  }
+  if (name == "resolver") {
+    // Only meaningful with hostname upstreams, which Moat does not resolve.
     return conf::errorAt(option.name, kPlugin, name + " is not implemented by Moat");
   }
   // clang-format off
@@ -213,7 +239,38 @@ conf::Result<bool> parseOption(const conf::Directive& option, Stanza& s,
   // clang-format on
 }
 
+// For tls:// upstreams: the client context, made now so a file that does not load is a load
+// error (lint reports it too). Relative files are taken from `baseDir`, as TO files are.
+conf::Result<bool> buildTls(Stanza& s, const conf::Directive& directive, const std::string& baseDir) {
+  auto& o = s.options;
+  const bool anyTls = std::any_of(s.upstreams.begin(), s.upstreams.end(), [](const auto& a) { return a.tls; });
+  if (!anyTls) return true;
+  for (const auto& a : s.upstreams) {
+    if (a.tls && !a.doh && !a.tlsName.empty() && !o.tlsServerName.empty()) {
+      return conf::errorAt(directive.name, kPlugin,
+                           "tls_servername must not be set when an upstream names its own server "
+                           "(tls://IP%" + a.tlsName + ")");
+    }
+  }
+  auto resolve = [&baseDir](std::string& path) {
+    if (!path.empty() && path.front() != '/' && !baseDir.empty()) path = baseDir + "/" + path;
+  };
+  resolve(o.tlsFiles.cert);
+  resolve(o.tlsFiles.key);
+  resolve(o.tlsFiles.ca);
+  std::string error;
+  s.tlsContext = dns::makeClientTlsContext(o.tlsFiles, error);
+  if (!s.tlsContext) return conf::errorAt(o.tlsAt.line != 0 ? o.tlsAt : directive.name.pos, "forward: " + error);
+  return true;
+}
+
 }  // namespace
+
+std::string Stanza::tlsNameOf(const UpstreamAddr& a) const {
+  if (!a.tlsName.empty()) return a.tlsName;
+  if (!options.tlsServerName.empty()) return options.tlsServerName;
+  return a.address.to_string();
+}
 
 bool Stanza::matches(std::span<const uint8_t> lowerName) const {
   if (!dns::isSubdomain(lowerName, fromWire)) return false;
@@ -267,6 +324,7 @@ conf::Result<Stanza> parseStanza(const conf::Directive& directive, const std::st
   if (s.upstreams.empty()) {
     return conf::errorAt(directive.args[1], kPlugin, "no valid upstream addresses found");
   }
+  if (auto ok = buildTls(s, directive, baseDir); !ok) return ok.error();
   if (s.upstreams.size() > kMaxUpstreams) {
     return conf::errorAt(directive.args[1], kPlugin,
                          "more than " + std::to_string(kMaxUpstreams) +

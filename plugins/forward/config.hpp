@@ -5,6 +5,7 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <chrono>
+#include <memory>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -14,7 +15,12 @@
 #include "conf/ast.hpp"
 #include "conf/diag.hpp"
 #include "dns/name.hpp"
+#include "dns/tls_context.hpp"
 #include "dns/zone_set.hpp"
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace moat::plugins::forward {
 
@@ -28,8 +34,13 @@ struct UpstreamAddr {
   boost::asio::ip::address address;
   uint16_t port = 53;
   std::string text;  // "192.0.2.1:53", "[2001:db8::1]:53": what logs and metrics show as `to`
+  bool tls = false;     // tls:// or https://: reached over TLS
+  bool doh = false;     // https:// (DNS over HTTPS, RFC 8484, on /dns-query)
+  std::string tlsName;  // tls://IP%NAME: the name this endpoint's certificate must carry
 
-  bool operator==(const UpstreamAddr& o) const { return address == o.address && port == o.port; }
+  bool operator==(const UpstreamAddr& o) const {
+    return address == o.address && port == o.port && tls == o.tls && doh == o.doh;
+  }
 };
 
 // A set of header rcodes (0..15), as `failover` and `next` list them.
@@ -66,6 +77,11 @@ struct Options {
   bool nextOnNodata = false;
   bool failfastAllUnhealthy = false;
   std::optional<boost::asio::ip::address> sourceAddress;
+  // `tls [CERT KEY] [CA]` and `tls_servername`: how tls:// upstreams are reached.
+  dns::TlsFiles tlsFiles;
+  std::string tlsServerName;  // "" = each endpoint's %NAME, else its IP address
+  conf::Pos tlsAt;            // the `tls` option, where a file that does not load is reported
+  bool dohGet = false;        // doh_method GET (CoreDNS's default is POST)
 
   // The connect-attempt cap for one query: CoreDNS's default is two passes over the list.
   uint32_t attemptCap(size_t upstreams) const {
@@ -81,6 +97,13 @@ struct Stanza {
   std::string toText;                   // the TO arguments as written ("/etc/resolv.conf")
   Options options;
   conf::Pos pos;  // the directive, for messages
+  // Built at load when an upstream is tls:// (the files are read then, so a missing CA is a
+  // load error at the `tls` line); shared by every worker's connections.
+  std::shared_ptr<boost::asio::ssl::context> tlsContext;
+
+  // The name a tls:// upstream's certificate is checked against: its own %NAME, else
+  // tls_servername, else its IP address (as Go's crypto/tls does for CoreDNS).
+  std::string tlsNameOf(const UpstreamAddr& a) const;
 
   // True when this stanza forwards `lowerName` (lowercased wire name): inside FROM and not
   // excepted. FROM itself is never excepted, as in CoreDNS.
@@ -98,7 +121,7 @@ conf::Result<std::vector<Stanza>> parseStanzas(std::span<const conf::Directive* 
                                                std::vector<conf::Diag>* warnings);
 
 // One TO argument: IP, IP:port, [v6]:port, dns://..., or a resolv.conf-style file (its
-// `nameserver` lines, port 53). tls:// and https:// are errors (not implemented by Moat).
+// `nameserver` lines, port 53), tls://IP[%NAME][:PORT] (port 853), https://IP[:PORT] (port 443).
 // An existing file without nameservers yields an empty list and a warning.
 conf::Result<std::vector<UpstreamAddr>> parseTo(const conf::Token& to, const std::string& baseDir,
                                                 std::vector<conf::Diag>* warnings);

@@ -197,14 +197,17 @@ TEST_CASE("forward: errors carry the position of the offending token") {
       {"    force_tcp yes\n", ". 10.0.0.1", 3, 15, "force_tcp"},
       {"    health_check 1s bogus\n", ". 10.0.0.1", 3, 21, "unknown option bogus"},
       {"    except example.org\n", "example.org 10.0.0.1", 3, 12, "cannot be excepted"},
-      {"    tls\n", ". 10.0.0.1", 3, 5, "not implemented by Moat"},
-      {"    tls_servername dns.quad9.net\n", ". 10.0.0.1", 3, 5, "not implemented by Moat"},
-      {"    doh_method GET\n", ". 10.0.0.1", 3, 5, "not implemented by Moat"},
+      {"    tls a b c d\n", ". tls://10.0.0.1", 3, 15, "at most 3 arguments"},
+      {"    tls /nonexistent/ca.pem\n", ". tls://10.0.0.1", 3, 5, "cannot load CA /nonexistent/ca.pem"},
+      {"    tls_servername a.example\n", ". tls://10.0.0.1%dns.example", 2, 3, "must not be set"},
+      {"    doh_method PUT\n", ". https://10.0.0.1", 3, 16, "GET or POST"},
       {"    resolver 10.0.0.53\n", ". 10.0.0.1", 3, 5, "not implemented by Moat"},
       {"    source_address nowhere\n", ". 10.0.0.1", 3, 20, "invalid IP address"},
       {"    max_age 5s\n", ". 10.0.0.1", 2, 3, "max_age"},
-      {"", ". tls://9.9.9.9", 2, 13, "not implemented by Moat"},
-      {"", ". https://dns.example/dns-query", 2, 13, "not implemented by Moat"},
+      {"", ". tls://9.9.9.9%", 2, 13, "empty server name"},
+      {"", ". tls://dns.quad9.net", 2, 13, "not tls://IP[%NAME][:PORT]"},
+      {"", ". https://10.0.0.1/dns-query", 2, 13, "paths are not allowed"},
+      {"", ". https://dns.example", 2, 13, "not https://IP[:PORT]"},
       {"", ". grpc://10.0.0.1", 2, 13, "not supported"},
       {"", ". /nonexistent/resolv.conf", 2, 13, "not an IP address or a readable file"},
       {"", ". 10.0.0.1:99999", 2, 13, "not an IP address"},
@@ -222,6 +225,40 @@ TEST_CASE("forward: errors carry the position of the offending token") {
     CHECK(err.message.find(c.needle) != std::string::npos);
     CHECK(err.message.rfind("forward: ", 0) == 0);
   }
+}
+
+TEST_CASE("forward: tls:// and https:// upstreams, ports 853 and 443 by default, each with the name its certificate is checked against") {
+  auto r = parse(". {\n  forward . tls://9.9.9.9 tls://149.112.112.112%dns.quad9.net:10853 "
+                 "tls://[2620:fe::fe]%dns.quad9.net 10.0.0.1 {\n    tls\n  }\n}\n");
+  REQUIRE(r.ok());
+  const auto& s = r->front();
+  REQUIRE(s.upstreams.size() == 4);
+  CHECK(s.upstreams[0].tls);
+  CHECK(s.upstreams[0].text == "9.9.9.9:853");
+  CHECK(s.tlsNameOf(s.upstreams[0]) == "9.9.9.9");  // no name given: the certificate must carry the IP
+  CHECK(s.upstreams[1].text == "149.112.112.112:10853");
+  CHECK(s.tlsNameOf(s.upstreams[1]) == "dns.quad9.net");
+  CHECK(s.upstreams[2].text == "[2620:fe::fe]:853");
+  CHECK(s.tlsNameOf(s.upstreams[2]) == "dns.quad9.net");
+  CHECK_FALSE(s.upstreams[3].tls);  // plain DNS beside TLS, as CoreDNS allows
+  CHECK_FALSE(s.upstreams[0].doh);
+
+  auto doh = parse(". {\n  forward . https://9.9.9.9 https://[2620:fe::fe]:8443 {\n    doh_method GET\n  }\n}\n");
+  REQUIRE(doh.ok());
+  CHECK(doh->front().upstreams[0].text == "9.9.9.9:443");
+  CHECK(doh->front().upstreams[0].doh);
+  CHECK(doh->front().upstreams[0].tls);
+  CHECK(doh->front().upstreams[1].text == "[2620:fe::fe]:8443");
+  CHECK(doh->front().options.dohGet);
+  CHECK(s.tlsContext != nullptr);
+
+  auto named = parse(". {\n  forward . tls://1.1.1.1 {\n    tls_servername Cloudflare-DNS.com\n  }\n}\n");
+  REQUIRE(named.ok());
+  CHECK(named->front().tlsNameOf(named->front().upstreams[0]) == "cloudflare-dns.com");
+
+  auto plain = parse(". {\n  forward . 10.0.0.1 {\n    tls\n  }\n}\n");
+  REQUIRE(plain.ok());
+  CHECK(plain->front().tlsContext == nullptr);  // no tls:// upstream: no context, no file read
 }
 
 TEST_CASE("forward: argument count and upstream limit") {

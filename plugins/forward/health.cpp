@@ -11,13 +11,22 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/vector_body.hpp>
+
+#include <spdlog/spdlog.h>
 
 #include "dns/counter.hpp"
 #include "dns/secure_random.hpp"
+#include "dns/tls_context.hpp"
 #include "dns/wire.hpp"
+#include "plugins/forward/doh_request.hpp"
 #include "plugins/forward/shared.hpp"
 
 namespace moat::plugins::forward {
@@ -27,6 +36,8 @@ namespace asio = boost::asio;
 using asio::awaitable;
 using asio::ip::tcp;
 using asio::ip::udp;
+namespace beast = boost::beast;
+namespace http = beast::http;
 using namespace asio::experimental::awaitable_operators;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
@@ -121,6 +132,72 @@ awaitable<bool> probeTcp(const UpstreamAddr& to, const Options& o, SharedStats& 
   co_return result.index() == 0 && std::get<0>(result);
 }
 
+// Over TLS as the queries go: connect, handshake (the certificate checked as for a query),
+// one probe. A probe connection is not kept; queries keep their own.
+awaitable<bool> tlsProbeExchange(asio::ssl::stream<tcp::socket>& stream, const tcp::endpoint& ep,
+                                 const std::string& name, std::vector<uint8_t> query, SharedStats& stats) {
+  auto [cec] = co_await stream.next_layer().async_connect(ep, kTuple);
+  if (cec) co_return false;
+  if (!dns::tlsVerifyName(stream.native_handle(), name)) co_return false;
+  auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::client, kTuple);
+  if (hec) co_return false;
+  std::vector<uint8_t> framed(2 + query.size());
+  dns::put16(framed.data(), static_cast<uint16_t>(query.size()));
+  std::copy(query.begin(), query.end(), framed.begin() + 2);
+  auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(framed), kTuple);
+  if (wec) co_return false;
+  std::array<uint8_t, 2 + dns::kHeaderSize> head{};
+  auto [rec, rn] = co_await asio::async_read(stream, asio::buffer(head), kTuple);
+  if (rec) co_return false;
+  const auto why = probeReplyCheck(std::span<const uint8_t>(head).subspan(2), query);
+  if (why) count(stats, *why);
+  co_return !why;
+}
+
+// DoH: the probe POSTed as a query is, over a connection of its own. Any DNS reply with ID 0
+// (RFC 8484's) and QR set counts, as for the other transports.
+awaitable<bool> dohProbeExchange(asio::ssl::stream<tcp::socket>& stream, const tcp::endpoint& ep,
+                                 const std::string& name, std::vector<uint8_t> query, SharedStats& stats) {
+  auto [cec] = co_await stream.next_layer().async_connect(ep, kTuple);
+  if (cec) co_return false;
+  if (!dns::tlsVerifyName(stream.native_handle(), name)) co_return false;
+  auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::client, kTuple);
+  if (hec) co_return false;
+  dns::put16(query.data(), 0);
+  std::string request;
+  buildDohRequest(request, name, query, false);
+  auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(request), kTuple);
+  if (wec) co_return false;
+  beast::flat_buffer buffer;
+  http::response_parser<http::vector_body<uint8_t>> parser;
+  parser.header_limit(8 * 1024);
+  parser.body_limit(dns::kMaxMessage);
+  auto [rec, rn] = co_await http::async_read(stream, buffer, parser, kTuple);
+  if (rec || parser.get().result() != http::status::ok) co_return false;
+  const auto why = probeReplyCheck(parser.get().body(), query);
+  if (why) count(stats, *why);
+  co_return !why;
+}
+
+awaitable<bool> probeOverTls(const UpstreamAddr& to, const Stanza& stanza, SharedStats& stats) {
+  auto exec = co_await asio::this_coro::executor;
+  asio::ssl::stream<tcp::socket> stream(exec, *stanza.tlsContext);
+  tcp::endpoint ep(to.address, to.port);
+  boost::system::error_code ec;
+  stream.next_layer().open(ep.protocol(), ec);
+  if (!ec && stanza.options.sourceAddress) stream.next_layer().bind(tcp::endpoint(*stanza.options.sourceAddress, 0), ec);
+  if (ec) co_return false;
+  asio::steady_timer timer(exec, kProbeTimeout);
+  const auto name = stanza.tlsNameOf(to);
+  auto query = probeQuery(stanza.options);
+  if (to.doh) {
+    auto result = co_await (dohProbeExchange(stream, ep, name, std::move(query), stats) || timer.async_wait(kTuple));
+    co_return result.index() == 0 && std::get<0>(result);
+  }
+  auto result = co_await (tlsProbeExchange(stream, ep, name, std::move(query), stats) || timer.async_wait(kTuple));
+  co_return result.index() == 0 && std::get<0>(result);
+}
+
 awaitable<void> probeLoop(std::shared_ptr<Shared> shared, uint32_t s, uint32_t u) {
   auto& stanza = *shared->stanzas[s];
   auto& up = *stanza.upstreams[u];
@@ -134,9 +211,11 @@ awaitable<void> probeLoop(std::shared_ptr<Shared> shared, uint32_t s, uint32_t u
     co_return;
   }
   while (!shared->stopping.load(std::memory_order_relaxed)) {
-    // CoreDNS probes over TCP when force_tcp is set, else over UDP.
-    bool alive = o.forceTcp ? co_await probeTcp(up.addr, o, shared->stats)
-                             : co_await probeUdp(up.addr, o, shared->stats);
+    // CoreDNS probes over TLS (DoT or DoH) for a tls:// or https:// upstream, over TCP when force_tcp is set, else
+    // over UDP.
+    bool alive = up.addr.tls  ? co_await probeOverTls(up.addr, stanza.config, shared->stats)
+                 : o.forceTcp ? co_await probeTcp(up.addr, o, shared->stats)
+                              : co_await probeUdp(up.addr, o, shared->stats);
     if (alive) {
       up.fails.store(0, std::memory_order_relaxed);
       break;
@@ -155,13 +234,26 @@ awaitable<void> probeLoop(std::shared_ptr<Shared> shared, uint32_t s, uint32_t u
 
 UpstreamState::UpstreamState(UpstreamAddr a) : addr(std::move(a)) {
   static constexpr std::string_view kWhat[kFailureKinds] = {
-      "i/o timeout", "connection refused", "network error", "malformed or mismatched reply"};
-  for (int tcpIndex = 0; tcpIndex < 2; ++tcpIndex) {
+      "i/o timeout", "connection refused", "network error", "malformed or mismatched reply",
+      "tls handshake failed"};
+  static constexpr std::string_view kTransport[kTransports] = {"udp ", "tcp ", "tls ", "https "};
+  for (size_t t = 0; t < kTransports; ++t) {
     for (size_t f = 0; f < kFailureKinds; ++f) {
-      errors[tcpIndex][f] =
-          std::string(tcpIndex ? "tcp " : "udp ") + addr.text + ": " + std::string(kWhat[f]);
+      errors[t][f] = std::string(kTransport[t]) + addr.text + ": " + std::string(kWhat[f]);
     }
   }
+}
+
+void UpstreamState::noteTlsFailure(const std::string& reason) {
+  std::lock_guard lock(tlsLogMutex);
+  if (reason == tlsLogged) return;
+  tlsLogged = reason;
+  spdlog::warn("forward: tls {}: handshake failed: {}", addr.text, reason);
+}
+
+void UpstreamState::noteTlsSuccess() {
+  std::lock_guard lock(tlsLogMutex);
+  tlsLogged.clear();
 }
 
 std::shared_ptr<Shared> Shared::build(std::vector<Stanza> stanzas, const EgressConfig& egress) {

@@ -23,7 +23,8 @@ std::string healthKey(const StanzaState& st, const UpstreamState& up) {
   const Options& o = st.config.options;
   return up.addr.text + "|" + st.config.from + "|" + std::to_string(o.maxFails) + "|" +
          std::to_string(o.healthCheck.count()) + "|" + o.hcDomainText + "|" +
-         (o.forceTcp ? "tcp" : "udp") + "|" + (o.hcRecursionDesired ? "rd" : "nord");
+         (up.addr.doh ? "https" : up.addr.tls ? "tls" : o.forceTcp ? "tcp" : "udp") + "|" +
+         (o.hcRecursionDesired ? "rd" : "nord");
 }
 
 }  // namespace

@@ -22,10 +22,16 @@ constexpr uint16_t kNoSlot = 0xFFFF;
 constexpr size_t kMaxSlots = kNoSlot;  // slot indices must fit the ID table's uint16_t
 
 struct TcpConn;
+struct TlsConn;
+struct DohConn;
 
 struct Slot {
   dns::Query* query = nullptr;
   std::shared_ptr<TcpConn> tcp;  // connection of a running TCP attempt (a timeout closes it)
+  // Connection of a running TLS attempt (shared by every query in flight on it; it fails
+  // them all before it goes away, so the pointer never dangles).
+  TlsConn* tls = nullptr;
+  std::shared_ptr<DohConn> doh;  // connection of a running DoH exchange (a timeout closes it)
   Clock::time_point attemptStart{};  // coredns_proxy_request_duration_seconds measures from here
   Clock::time_point attemptDeadline{};
   Clock::time_point overallDeadline{};
@@ -48,6 +54,9 @@ struct Slot {
   bool inUse = false;
   bool overTcp = false;
   bool udpIdHeld = false;
+  bool overTls = false;
+  bool overDoh = false;
+  bool tlsIdHeld = false;  // outId is this attempt's ID on its TLS connection
 };
 
 class SlotTable {

@@ -3,6 +3,7 @@
 // the sorted order the Go client prints them.
 #include "plugins/forward/metrics.hpp"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -50,7 +51,7 @@ void Forward::collect(std::vector<MetricSample>& out) const {
   std::vector<double> bounds;
   for (size_t i = 0; i < kDurationBounds; ++i) bounds.push_back(durationBound(i));
 
-  uint64_t broken = 0, rejects = 0, kept = 0, suspected = 0;
+  uint64_t broken = 0, rejects = 0, kept = 0, suspected = 0, handshakes = 0, resumed = 0, failed = 0;
   std::array<uint64_t, kRejectReasons> rejected{};
   for (size_t r = 0; r < kRejectReasons; ++r) rejected[r] = load(shared_->stats.probeRejected[r]);
   for (const auto& w : workers_) {
@@ -58,6 +59,9 @@ void Forward::collect(std::vector<MetricSample>& out) const {
     rejects += load(w->stats().maxConcurrentRejects);
     kept += load(w->stats().keptIn);
     suspected += load(w->stats().spoofingSuspected);
+    handshakes += load(w->stats().tlsHandshakes);
+    resumed += load(w->stats().tlsResumed);
+    failed += load(w->stats().tlsFailedHandshakes);
     for (size_t r = 0; r < kRejectReasons; ++r) rejected[r] += load(w->stats().rejected[r]);
   }
   for (size_t r = 0; r < kRejectReasons; ++r) {
@@ -78,6 +82,19 @@ void Forward::collect(std::vector<MetricSample>& out) const {
   out.push_back({"coredns_forward_max_concurrent_rejects_total",
                  "Queries refused because a forward stanza had max_concurrent queries in flight.",
                  false, {}, static_cast<double>(rejects)});
+  const bool anyTls = std::any_of(shared_->stanzas.begin(), shared_->stanzas.end(),
+                                  [](const auto& st) { return st->config.tlsContext != nullptr; });
+  if (anyTls) {
+    const char* help =
+        "TLS handshakes with tls:// upstreams that completed, by whether they resumed a session.";
+    out.push_back({"moat_forward_tls_handshakes_total", help, false,
+                   {{"resumed", "false"}, {"server", server_}}, static_cast<double>(handshakes - resumed)});
+    out.push_back({"moat_forward_tls_handshakes_total", help, false,
+                   {{"resumed", "true"}, {"server", server_}}, static_cast<double>(resumed)});
+    out.push_back({"moat_forward_tls_handshake_failures_total",
+                   "TLS handshakes with tls:// upstreams that failed (certificate, name or protocol).",
+                   false, {{"server", server_}}, static_cast<double>(failed)});
+  }
   out.push_back({"moat_forward_egress_kept_total",
                  "Queries a forward stanza matched but did not send, because the name is under a "
                  "private zone that stanza may not send (the egress check).",
@@ -127,13 +144,13 @@ void Forward::collect(std::vector<MetricSample>& out) const {
       if (hits != 0) {
         out.push_back({"coredns_proxy_conn_cache_hits_total",
                        "Queries to an upstream sent over a pooled connection.", false,
-                       Labels{{"proto", "tcp"}, {"proxy_name", proxy}, {"to", up.addr.text}},
+                       Labels{{"proto", up.addr.doh ? "https" : up.addr.tls ? "tcp-tls" : "tcp"}, {"proxy_name", proxy}, {"to", up.addr.text}},
                        static_cast<double>(hits)});
       }
       if (misses != 0) {
         out.push_back({"coredns_proxy_conn_cache_misses_total",
                        "Queries to an upstream that needed a new connection.", false,
-                       Labels{{"proto", "tcp"}, {"proxy_name", proxy}, {"to", up.addr.text}},
+                       Labels{{"proto", up.addr.doh ? "https" : up.addr.tls ? "tcp-tls" : "tcp"}, {"proxy_name", proxy}, {"to", up.addr.text}},
                        static_cast<double>(misses)});
       }
     }

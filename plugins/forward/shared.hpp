@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,8 +23,13 @@ class io_context;
 namespace moat::plugins::forward {
 
 // Why an attempt failed; picks the error text the `errors` plugin prints.
-enum class Failure : uint8_t { Timeout, Refused, Network, BadReply };
-constexpr size_t kFailureKinds = 4;
+enum class Failure : uint8_t { Timeout, Refused, Network, BadReply, Handshake };
+constexpr size_t kFailureKinds = 5;
+
+// How an attempt reached its upstream; picks the error text's prefix ("udp", "tcp", "tls",
+// "https").
+enum class Transport : uint8_t { Udp, Tcp, Tls, Https };
+constexpr size_t kTransports = 4;
 
 // What the errors plugin prints when no attempt could even be made (CoreDNS's ErrNoHealthy).
 constexpr std::string_view kNoHealthy = "no healthy proxies";
@@ -40,14 +46,21 @@ struct UpstreamState {
   // the health loop's thread.
   std::atomic<uint64_t> healthcheckFailures{0};
   // Error texts for Query::error, built once so the data path only points at them.
-  std::string errors[2][kFailureKinds];  // [tcp][Failure]
+  std::string errors[kTransports][kFailureKinds];  // [Transport][Failure]
+  // The last TLS handshake failure logged for this upstream: each distinct reason is logged
+  // once, not once per query (cleared by a handshake that succeeds).
+  std::mutex tlsLogMutex;
+  std::string tlsLogged;
 
   bool down(uint32_t maxFails) const {
     return maxFails != 0 && fails.load(std::memory_order_relaxed) > maxFails;
   }
-  std::string_view errorText(bool tcp, Failure f) const {
-    return errors[tcp ? 1 : 0][static_cast<size_t>(f)];
+  std::string_view errorText(Transport t, Failure f) const {
+    return errors[static_cast<size_t>(t)][static_cast<size_t>(f)];
   }
+  // Logs `reason` for a failed handshake unless it was the last one logged.
+  void noteTlsFailure(const std::string& reason);
+  void noteTlsSuccess();
 };
 
 struct StanzaState {

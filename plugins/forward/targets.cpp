@@ -48,6 +48,50 @@ std::string resolvePath(const std::string& path, const std::string& baseDir) {
 
 }  // namespace
 
+namespace {
+
+// tls://IP[:PORT] or tls://IP%NAME[:PORT] ([v6] with a port): port 853 by default.
+conf::Result<std::vector<UpstreamAddr>> parseTlsTo(const conf::Token& to, std::string_view text) {
+  std::string name;
+  std::string hostPort(text);
+  if (auto pct = text.find('%'); pct != std::string_view::npos) {
+    // The name runs to the port's colon, if any ("9.9.9.9%dns.quad9.net:10853").
+    auto rest = text.substr(pct + 1);
+    auto colon = rest.find(':');
+    name = std::string(rest.substr(0, colon));
+    hostPort = std::string(text.substr(0, pct));
+    if (colon != std::string_view::npos) hostPort += std::string(rest.substr(colon));
+    if (name.empty()) return conf::errorAt(to.pos, "forward: empty server name in '" + to.text + "'");
+  }
+  auto addr = parseHostPort(hostPort, 853);
+  if (!addr) {
+    return conf::errorAt(to.pos, "forward: '" + to.text + "' is not tls://IP[%NAME][:PORT] (hostname "
+                                 "upstreams are not implemented by Moat)");
+  }
+  addr->tls = true;
+  addr->tlsName = lower(name);
+  return std::vector<UpstreamAddr>{*addr};
+}
+
+// https://IP[:PORT], queries POSTed (or sent with GET) to /dns-query as CoreDNS does; a path is
+// refused, as CoreDNS refuses it.
+conf::Result<std::vector<UpstreamAddr>> parseHttpsTo(const conf::Token& to, std::string_view text) {
+  if (text.find('/') != std::string_view::npos) {
+    return conf::errorAt(to.pos, "forward: paths are not allowed in https:// upstreams (/dns-query is "
+                                 "used): " + to.text);
+  }
+  auto addr = parseHostPort(text, 443);
+  if (!addr) {
+    return conf::errorAt(to.pos, "forward: '" + to.text + "' is not https://IP[:PORT] (hostname "
+                                 "upstreams are not implemented by Moat)");
+  }
+  addr->tls = true;
+  addr->doh = true;
+  return std::vector<UpstreamAddr>{*addr};
+}
+
+}  // namespace
+
 std::optional<UpstreamAddr> parseHostPort(std::string_view text, uint16_t defaultPort) {
   std::string_view host = text;
   uint16_t port = defaultPort;
@@ -108,10 +152,8 @@ conf::Result<std::vector<UpstreamAddr>> parseTo(const conf::Token& to, const std
     scheme = lower(text.substr(0, sep));
     text = text.substr(sep + 3);
   }
-  if (scheme == "tls" || scheme == "https") {
-    return conf::errorAt(to.pos, "forward: " + scheme +
-                                     ":// upstreams are not implemented by Moat (only plain DNS)");
-  }
+  if (scheme == "tls") return parseTlsTo(to, text);
+  if (scheme == "https") return parseHttpsTo(to, text);
   if (!scheme.empty() && scheme != "dns") {
     return conf::errorAt(
         to.pos, "forward: '" + scheme + "' is not supported as a destination protocol: " + to.text);

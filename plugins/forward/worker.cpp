@@ -66,11 +66,19 @@ void Worker::shutdown() {
   for (auto& ch : channels_) {
     for (auto& conn : ch.idle) conn->socket.close(ignored);
     ch.idle.clear();
+    if (ch.tls) {
+      ch.tls->closed = true;
+      ch.tls->stream.lowest_layer().close(ignored);
+      ch.tls.reset();
+    }
+    for (auto& conn : ch.dohIdle) conn->stream.lowest_layer().close(ignored);
+    ch.dohIdle.clear();
   }
   idleConns_ = 0;
   for (size_t i = 0; i < slots_.size(); ++i) {
     auto& slot = slots_[static_cast<uint16_t>(i)];
     if (slot.inUse && slot.tcp) slot.tcp->socket.close(ignored);
+    if (slot.inUse && slot.doh) slot.doh->stream.lowest_layer().close(ignored);
   }
 }
 
@@ -179,6 +187,18 @@ std::optional<Verdict> Worker::step(uint16_t i) {
     }
     slot.current = u;
     slot.channel = st.firstChannel + u;
+    slot.overTls = false;
+    slot.overDoh = false;
+    if (st.upstreams[u]->addr.doh) {
+      startDoh(i);
+      return std::nullopt;
+    }
+    if (st.upstreams[u]->addr.tls) {
+      auto failure = sendTls(i);
+      if (!failure) return std::nullopt;
+      if (!noteFailure(i, *failure)) break;
+      continue;
+    }
     const bool tcp = o.forceTcp || (!o.preferUdp && slot.query->proto == dns::Proto::Tcp);
     if (tcp) {
       startTcp(i);
@@ -196,7 +216,11 @@ bool Worker::noteFailure(uint16_t i, Failure f) {
   Slot& slot = slots_[i];
   const auto& st = stanza(slot);
   dns::bump(stats_.failedAttempts);
-  slot.lastError = upstream(slot).errorText(slot.overTcp, f);
+  const auto t = slot.overDoh   ? Transport::Https
+                 : slot.overTls ? Transport::Tls
+                 : slot.overTcp ? Transport::Tcp
+                                : Transport::Udp;
+  slot.lastError = upstream(slot).errorText(t, f);
   // Kick off health checks to learn whether this upstream is really broken.
   requestHealthCheck(shared_, slot.stanza, slot.current);
   ++slot.connectAttempts;
@@ -226,6 +250,30 @@ void Worker::endAttempt(uint16_t i, bool retireSocket) {
     boost::system::error_code ignored;
     slot.tcp->socket.close(ignored);  // aborts the exchange; its coroutine sees the generation
     slot.tcp.reset();
+  }
+  if (slot.doh) {
+    boost::system::error_code ignored;
+    slot.doh->stream.lowest_layer().close(ignored);  // aborts the exchange (generation, as TCP)
+    slot.doh.reset();
+  }
+  if (slot.tlsIdHeld) {
+    ids_.release(slot.outId);
+    slot.tlsIdHeld = false;
+  }
+  if (slot.tls != nullptr) {
+    TlsConn* conn = slot.tls;
+    slot.tls = nullptr;
+    --conn->inFlight;
+    // A timeout with nothing read on the connection since this query went out: the link is
+    // dead (or the handshake stalled). Drop it so the queries behind this one fail over now
+    // rather than each at its own deadline, and the next query dials afresh.
+    auto& ch = channels_[slot.channel];
+    if (retireSocket && conn->lastRead <= slot.attemptStart && ch.tls.get() == conn) {
+      asio::post(loop_, [self = shared_from_this(), held = ch.tls] {
+        self->closeTls(held, Failure::Timeout);
+      });
+      ch.tls.reset();
+    }
   }
   ++slot.generation;
 }
@@ -311,7 +359,8 @@ void Worker::onSweep(boost::system::error_code ec) {
     }
   }
   expireIdle(now);
-  if (slots_.inUse() > 0 || idleConns_ > 0) armSweep();
+  expireTls(now);
+  if (slots_.inUse() > 0 || idleConns_ > 0 || openTlsConnections() > 0) armSweep();
 }
 
 }  // namespace moat::plugins::forward

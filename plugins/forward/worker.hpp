@@ -8,7 +8,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -34,6 +36,39 @@ struct TcpConn {
   Clock::time_point lastUsed{};
 };
 
+// A DNS-over-TLS connection to one upstream, one per worker and upstream, shared by every query
+// in flight to it: queries are written as they come (RFC 7766 pipelining) and replies, in any
+// order, are matched to their query by ID.
+struct TlsConn {
+  TlsConn(boost::asio::io_context& loop, boost::asio::ssl::context& ctx) : stream(loop, ctx) {}
+  boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream;
+  std::vector<uint8_t> queued;   // framed queries waiting for the next write
+  std::vector<uint8_t> writing;  // framed queries of the write in flight
+  std::vector<uint8_t> in;       // reply body
+  std::array<uint8_t, 2> length{};
+  Clock::time_point created{};
+  Clock::time_point lastUsed{};  // a query written or a reply read
+  Clock::time_point lastRead{};  // a reply read: a timeout with nothing read since is a dead link
+  uint32_t inFlight = 0;         // attempts holding an ID on this connection
+  bool ready = false;            // handshake done
+  bool writeBusy = false;
+  bool closed = false;
+  bool sessionSaved = false;
+};
+
+// A DNS-over-HTTPS connection (HTTP/1.1 over TLS, kept alive): one exchange at a time, pooled
+// per worker and upstream while idle, as TCP connections are.
+struct DohConn {
+  DohConn(boost::asio::io_context& loop, boost::asio::ssl::context& ctx) : stream(loop, ctx) {}
+  boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream;
+  std::string request;          // the request as written (headers and body)
+  std::vector<uint8_t> reply;   // the response body
+  boost::beast::flat_buffer buffer;  // bytes read from the stream, not yet parsed
+  Clock::time_point created{};
+  Clock::time_point lastUsed{};
+  bool sessionSaved = false;
+};
+
 // Written only by the worker's thread (dns::bump), readable from any thread (/metrics:
 // Forward::collect in metrics.cpp).
 struct WorkerStats {
@@ -54,6 +89,10 @@ struct WorkerStats {
   std::atomic<uint64_t> healthcheckBroken{0};     // coredns_forward_healthcheck_broken_total
   std::atomic<uint64_t> tcpConnects{0};     // new TCP connections (per upstream: ChannelStats)
   std::atomic<uint64_t> tcpReused{0};       // pooled TCP connections reused (ditto)
+  std::atomic<uint64_t> tlsSent{0};         // queries written to a TLS connection
+  std::atomic<uint64_t> tlsHandshakes{0};   // TLS handshakes completed (moat_forward_tls_handshakes_total)
+  std::atomic<uint64_t> tlsResumed{0};      // of which resumed a session (ditto{resumed="true"})
+  std::atomic<uint64_t> tlsFailedHandshakes{0};
   std::atomic<uint64_t> keptIn{0};          // queries the egress check kept from a stanza (moat_forward_egress_kept_total)
   std::atomic<uint64_t> sendsStopped{0};    // sends the egress check stopped at the socket (0 unless a bug)
 };
@@ -83,11 +122,18 @@ class Worker : public std::enable_shared_from_this<Worker> {
   const ChannelStats& channelStats(uint32_t c) const { return channelStats_[c]; }
   size_t inFlight() const { return slots_.inUse(); }
   size_t idleTcpConnections() const { return idleConns_; }
+  size_t openTlsConnections() const;
   size_t openUdpSockets() const { return pool_.openCount(); }
 
  private:
+  struct SessionFree {
+    void operator()(ssl_session_st* s) const;
+  };
   struct Channel {
     std::vector<std::shared_ptr<TcpConn>> idle;  // pooled TCP connections, oldest first
+    std::shared_ptr<TlsConn> tls;                // the TLS connection queries go out on
+    std::vector<std::shared_ptr<DohConn>> dohIdle;  // pooled DoH connections, oldest first
+    std::unique_ptr<ssl_session_st, SessionFree> session;  // to resume the next TLS handshake
     uint32_t stanza = 0;
     uint32_t upstream = 0;
   };
@@ -99,6 +145,21 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::optional<Verdict> step(uint16_t i);
   std::optional<Failure> sendUdp(uint16_t i);
   void startTcp(uint16_t i);
+  std::optional<Failure> sendTls(uint16_t i);
+  void flushTls(const std::shared_ptr<TlsConn>& conn);
+  void closeTls(const std::shared_ptr<TlsConn>& conn, Failure f);
+  boost::asio::awaitable<void> tlsSession(std::shared_ptr<Worker> self, std::shared_ptr<TlsConn> conn,
+                                          uint32_t c);
+  void onTlsReply(const std::shared_ptr<TlsConn>& conn);
+  void expireTls(Clock::time_point now);
+  void startDoh(uint16_t i);
+  boost::asio::awaitable<void> dohExchange(std::shared_ptr<Worker> self, uint16_t i, uint32_t gen,
+                                           uint32_t c);
+  // A handshake on a fresh TLS stream to channel `c`'s upstream: name check, session resumed
+  // when one is kept, counted. false (reason logged once) when it fails.
+  boost::asio::awaitable<bool> handshake(boost::asio::ssl::stream<boost::asio::ip::tcp::socket>& stream,
+                                         uint32_t c, boost::system::error_code& ec);
+  void keepSession(uint32_t c, ssl_st* ssl);
   bool noteFailure(uint16_t i, Failure f);
   std::optional<Verdict> fail(uint16_t i);
   // Ends the current attempt: its ID, socket or connection let go; `retireSocket` also takes

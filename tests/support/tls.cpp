@@ -47,7 +47,10 @@ void sign(const std::string& dir, const std::string& csr, const std::string& out
 TestPki::TestPki(const TempDir& dir) : dir_(dir.path()) {
   newCa(dir_, "ca", "/CN=Moat Test CA");
   newCa(dir_, "other-ca", "/CN=Moat Unknown CA");
+  // Besides dns.test, the names CoreDNS's README examples check their public resolvers by, so
+  // those examples run as written with only their addresses moved to loopback.
   dir.write("server.ext", std::string("subjectAltName=DNS:") + kServerName +
+                              ",DNS:dns.quad9.net,DNS:cloudflare-dns.com,DNS:dns.google"
                               ",IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
   dir.write("client.ext", "extendedKeyUsage=clientAuth\n");
   newKeyAndRequest(dir_, "server", std::string("/CN=") + kServerName);
@@ -68,6 +71,7 @@ UnboundDot::UnboundDot(const TempDir& dir, uint16_t port, const std::string& cer
   std::string conf =
       "server:\n"
       "  interface: 127.0.0.1@" + std::to_string(port) + "\n"
+      "  interface: 127.0.0.2@" + std::to_string(port) + "\n"
       "  tls-port: " + std::to_string(port) + "\n"
       "  tls-service-key: \"" + key + "\"\n"
       "  tls-service-pem: \"" + cert + "\"\n"
@@ -133,6 +137,60 @@ size_t UnboundDot::queriesFor(const std::string& name) const {
 
 size_t UnboundDot::failedHandshakes() const {
   return linesWith(readFile(dir_ + "/unbound.log"), "notice: ssl handshake failed");
+}
+
+bool DnsdistDoh::installed() { return ::access(kBinary, X_OK) == 0; }
+
+DnsdistDoh::DnsdistDoh(const TempDir& dir, uint16_t port, const std::string& cert, const std::string& key,
+                       const std::vector<std::pair<std::string, std::string>>& answers)
+    : dir_(dir.path()), port_(port) {
+  REQUIRE_MESSAGE(installed(), "dnsdist is needed: run .ci/deps");
+  const std::string& d = dir_;
+  // dnsdist always has a plain DNS listener (else it takes port 53): one the tests never use.
+  std::string conf = "setSecurityPollSuffix(\"\")\n"
+                     "setACL({\"127.0.0.0/8\"})\n"
+                     "setLocal(\"127.0.0.1:" + std::to_string(freePort()) + "\")\n"
+                     "addDOHLocal(\"127.0.0.1:" + std::to_string(port) + "\", \"" + cert + "\", \"" + key +
+                     "\", \"/dns-query\")\n"
+                     "addAction(AllRule(), LogAction(\"" + d + "/queries.log\", false, true, false))\n";
+  for (const auto& [name, ip] : answers) {
+    conf += "addAction(AndRule({QNameRule(\"" + name + "\"), QTypeRule(DNSQType.A)}), SpoofAction(\"" + ip + "\"))\n";
+  }
+  conf += "addAction(AllRule(), RCodeAction(DNSRCode.NXDOMAIN))\n";
+  const std::string path = dir.write("dnsdist.conf", conf);
+  const std::string out = d + "/dnsdist.out";
+  pid_ = ::fork();
+  REQUIRE(pid_ >= 0);
+  if (pid_ == 0) {
+    const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    ::close_range(3, ~0U, 0);
+    ::execl(kBinary, kBinary, "--supervised", "--disable-syslog", "-C", path.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  if (!waitListening(port_)) {
+    const std::string why = readFile(out);
+    stop();
+    FAIL("dnsdist did not start listening on 127.0.0.1@" << port_ << ": " << why);
+  }
+}
+
+DnsdistDoh::~DnsdistDoh() { stop(); }
+
+void DnsdistDoh::stop() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+size_t DnsdistDoh::queriesFor(const std::string& name) const {
+  return linesWith(readFile(dir_ + "/queries.log"), " " + name + " ");
 }
 
 }  // namespace moat::testing

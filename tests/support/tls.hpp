@@ -15,7 +15,8 @@ namespace moat::testing {
 
 // A test certificate authority and what it signed, as PEM files in `dir`:
 //   ca.pem                    the CA a client is told to trust
-//   server.pem, server.key    a server certificate for dns.test and 127.0.0.1, signed by ca.pem
+//   server.pem, server.key    a server certificate for dns.test and 127.0.0.1 (and the names of
+//                             dns.quad9.net, cloudflare-dns.com, dns.google), signed by ca.pem
 //   expired.pem               the same server key and names, certificate expired yesterday
 //   other-ca.pem              a second CA that signed nothing of the above (an unknown CA)
 //   client.pem, client.key    a client certificate (clientAuth), signed by ca.pem
@@ -36,7 +37,8 @@ class TestPki {
   std::string dir_;
 };
 
-// unbound -d on 127.0.0.1@port speaking DNS over TLS only (tls-port), with `cert`/`key` as its
+// unbound -d on 127.0.0.1@port and 127.0.0.2@port (two upstreams for tests that need them)
+// speaking DNS over TLS only (tls-port), with `cert`/`key` as its
 // certificate. It recurses nowhere: "." is a static local zone holding `localData` (unbound
 // local-data lines, e.g. "www.example.org. 300 IN A 192.0.2.10"), so any other name is
 // NXDOMAIN. Queries and failed handshakes go to its log. Stopped by PID.
@@ -58,6 +60,32 @@ class UnboundDot {
   size_t queriesFor(const std::string& name) const;
   // Handshakes unbound saw fail ("ssl handshake failed").
   size_t failedHandshakes() const;
+
+ private:
+  std::string dir_;
+  uint16_t port_;
+  pid_t pid_ = -1;
+};
+
+// dnsdist --supervised as a DNS-over-HTTPS server (its h2o frontend, HTTP/1.1 and 2) on
+// 127.0.0.1@port, path /dns-query, with `cert`/`key`. It answers `answers` (name -> IPv4, A
+// queries) itself and NXDOMAIN to everything else; no backend. Every query is logged, so a test
+// can count what reached it. Stopped by PID.
+class DnsdistDoh {
+ public:
+  static constexpr const char* kBinary = "/usr/bin/dnsdist";
+  static bool installed();
+
+  DnsdistDoh(const TempDir& dir, uint16_t port, const std::string& cert, const std::string& key,
+             const std::vector<std::pair<std::string, std::string>>& answers);
+  ~DnsdistDoh();
+  DnsdistDoh(const DnsdistDoh&) = delete;
+  DnsdistDoh& operator=(const DnsdistDoh&) = delete;
+
+  uint16_t port() const { return port_; }
+  void stop();
+  // Queries for `name` ("www.example.org.") it received.
+  size_t queriesFor(const std::string& name) const;
 
  private:
   std::string dir_;
