@@ -111,6 +111,13 @@ struct Query {
   uint16_t askedLen = 0;
   uint16_t askedType = 0;
   uint16_t askedClass = 0;
+  // What the rewriting plugin's onReply needs of its onQuery for this query, kept here because a
+  // query carries no other per-plugin state: how many of its rules the query's pass looked at,
+  // which of the first 64 fired (rules on EDNS options fire or not by what the OPT held), and
+  // whether it gave a query without EDNS an OPT record (taken off again for the client's reply).
+  uint16_t rewriteRan = 0;
+  uint64_t rewriteFired = 0;
+  bool rewriteAddedOpt = false;
 
   // --- where it came from and how it ends
   ReplySink* sink = nullptr;
@@ -157,6 +164,9 @@ struct Query {
     egressBlocked = {};
     trace = nullptr;
     askedLen = 0;
+    rewriteRan = 0;
+    rewriteFired = 0;
+    rewriteAddedOpt = false;
     sink = nullptr;
     sinkContext = nullptr;
     pin.reset();

@@ -107,6 +107,10 @@ REWRITE_RULES = [
     b"rewrite continue name suffix .example.org. .example.net. answer auto\nrewrite name prefix www. web.\n",
     b"rewrite continue {\n  ttl regex (.*)\\.coredns\\.rocks 30-300\n}\nrewrite rcode suffix .org SERVFAIL 0\n",
     b"rewrite type ANY HINFO\nrewrite class CH IN\nrewrite name exact www.example.org. target.example.\n",
+    b"rewrite continue edns0 local set 0xffee 0x61626364 revert\nrewrite continue edns0 nsid append\n"
+    b"rewrite continue edns0 subnet set 24 56\nrewrite edns0 local replace 65001 {qname}\n",
+    b"rewrite continue edns0 subnet unset\nrewrite continue edns0 local set 1 {client_ip}\n"
+    b"rewrite continue cname regex (.*)\\.example\\. {1}.other.\nrewrite name suffix .org. .net. answer auto\n",
 ]
 
 

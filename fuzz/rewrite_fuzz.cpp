@@ -3,7 +3,8 @@
 // queries (fixed names and one taken from the rules' own words) and maps a reply back: a CNAME,
 // an A, an MX and an SOA, plus the OPT. Invariants: a query passed on still parses and its name
 // is a valid name; after the reply path the request holds the client's question again, byte for
-// byte, and the reply (unless SERVFAIL) walks to its end and carries that same question.
+// byte, and the reply (unless SERVFAIL) walks to its end and carries that same question. Each
+// query goes once with EDNS and once without, for edns0 rules (an OPT added and taken off again).
 #include <algorithm>
 #include <array>
 #include <string>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "conf/parser.hpp"
+#include "dns/edns_option.hpp"
 #include "dns/message.hpp"
 #include "dns/name.hpp"
 #include "dns/record_walker.hpp"
@@ -28,9 +30,11 @@ std::vector<uint8_t> question(const dns::Query& q) {
           q.request.begin() + static_cast<std::ptrdiff_t>(q.view.question.end)};
 }
 
-void exercise(rw::RewriteHandler& h, std::span<const uint8_t> name, uint16_t type) {
+void exercise(rw::RewriteHandler& h, std::span<const uint8_t> name, uint16_t type, bool edns) {
   dns::Query q;
-  if (!fuzz::loadQuery(q, fuzz::makeQuery(name, type, dns::rrclass::IN, 0x4242, 1232))) return;
+  const auto size = edns ? std::optional<uint16_t>(1232) : std::nullopt;
+  if (!fuzz::loadQuery(q, fuzz::makeQuery(name, type, dns::rrclass::IN, 0x4242, size))) return;
+  const bool hadEdns = q.view.edns.present;
   const std::vector<uint8_t> asked = question(q);
   const plugins::Verdict v = h.onQuery(q);
   if (v == plugins::Verdict::Next) {
@@ -51,13 +55,19 @@ void exercise(rw::RewriteHandler& h, std::span<const uint8_t> name, uint16_t typ
     soa.insert(soa.end(), target.begin(), target.end());
     soa.resize(soa.size() + 20, 1);
     w.addRR(dns::Section::Authority, now, dns::rrtype::SOA, dns::rrclass::IN, 60, soa);
-    dns::appendOpt(q.reply, 1232, false);
+    // edns0 rules leave an OPT whose options still walk.
+    if (q.view.edns.present) {
+      FUZZ_CHECK(size_t{q.view.edns.offset} + q.view.edns.length <= q.requestLen);
+      dns::appendOpt(q.reply, 1232, false);
+      dns::putReplyOption(q.reply, dns::ednsopt::ClientSubnet, std::array<uint8_t, 4>{0, 1, 0, 0});
+    }
   } else {
     FUZZ_CHECK(v == plugins::Verdict::Answered);
   }
   h.onReply(q);
   FUZZ_CHECK(question(q) == asked);
   FUZZ_CHECK(q.askedLen == 0);
+  FUZZ_CHECK(q.view.edns.present == hadEdns);  // an OPT a rule added is gone again
   FUZZ_CHECK(q.reply.size() >= dns::kHeaderSize);
   if ((dns::Header::read(q.reply.data()).flags & dns::flag::RcodeMask) == 2) return;  // SERVFAIL
   dns::RecordWalker walk(q.reply);
@@ -94,7 +104,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const std::string& text : {std::string("www.example.org."), std::string("Ftp-US-West-1.coredns.rocks."), fromRules}) {
     auto wire = dns::nameFromText(text);
     if (!wire) continue;
-    exercise(h, *wire, dns::rrtype::A);
+    exercise(h, *wire, dns::rrtype::A, true);
+    exercise(h, *wire, dns::rrtype::A, false);
   }
   return 0;
 }

@@ -37,8 +37,30 @@ TEST_CASE("rewrite/private-escape: a private name mapped out of its zone warns, 
   CHECK(escape[0].message.find("private zone internal.") != std::string::npos);
   auto exact = lintText(dir, ". {\n  private corp.example\n  rewrite name db.corp.example db.example.com\n  whoami\n}\n");
   CHECK(hasRule(exact, "rewrite/private-escape"));
+  auto target = lintText(dir, ". {\n  rewrite cname suffix .corp.internal. .example.com.\n  whoami\n}\n");
+  auto cname = withRule(target, "rewrite/private-escape");
+  REQUIRE(cname.size() == 1);
+  CHECK(cname[0].message.find("CNAME targets under corp.internal.") != std::string::npos);
   auto within = lintText(dir, ". {\n  rewrite name suffix .a.internal. .b.internal.\n  whoami\n}\n");
   CHECK_FALSE(hasRule(within, "rewrite/private-escape"));
+}
+
+TEST_CASE("rewrite: edns0 and cname rules lint clean, a misspelt EDNS0 action is option/unknown") {
+  TempDir dir;
+  auto clean = lintText(dir, ". {\n  rewrite continue edns0 local set 0xffee {client_ip} revert\n"
+                             "  rewrite continue edns0 subnet set 24 56\n"
+                             "  rewrite cname regex (.*).cdn.example.net. {1}.other.cdn.com.\n  whoami\n}\n");
+  CAPTURE(describe(clean));
+  CHECK_FALSE(hasRule(clean, "config/invalid"));
+  CHECK_FALSE(hasRule(clean, "option/unknown"));
+  CHECK_FALSE(hasRule(clean, "directive/unimplemented"));
+  auto bad = lintText(dir, ". {\n  rewrite edns0 nsid sett\n  whoami\n}\n");
+  auto unknown = withRule(bad, "option/unknown");
+  REQUIRE(unknown.size() == 1);
+  CHECK(unknown[0].pos.col == 22);
+  CHECK(unknown[0].message.find("did you mean 'set'") != std::string::npos);
+  auto bits = lintText(dir, ". {\n  rewrite edns0 subnet set 24 200\n  whoami\n}\n");
+  CHECK(hasRule(bits, "config/invalid"));
 }
 
 TEST_CASE("rewrite: written after forward, it still runs before it (order/written)") {

@@ -211,11 +211,17 @@ awaitable<void> probeLoop(std::shared_ptr<Shared> shared, uint32_t s, uint32_t u
     co_return;
   }
   while (!shared->stopping.load(std::memory_order_relaxed)) {
-    // CoreDNS probes over TLS (DoT or DoH) for a tls:// or https:// upstream, over TCP when force_tcp is set, else
-    // over UDP.
-    bool alive = up.addr.tls  ? co_await probeOverTls(up.addr, stanza.config, shared->stats)
-                 : o.forceTcp ? co_await probeTcp(up.addr, o, shared->stats)
-                              : co_await probeUdp(up.addr, o, shared->stats);
+    // CoreDNS probes over TLS (DoT or DoH) for a tls:// or https:// upstream, over TCP when
+    // force_tcp is set, else over UDP. (Statements, not a conditional expression: GCC 12 runs
+    // both arms of a nested ?: whose arms co_await.)
+    bool alive = false;
+    if (up.addr.tls) {
+      alive = co_await probeOverTls(up.addr, stanza.config, shared->stats);
+    } else if (o.forceTcp) {
+      alive = co_await probeTcp(up.addr, o, shared->stats);
+    } else {
+      alive = co_await probeUdp(up.addr, o, shared->stats);
+    }
     if (alive) {
       up.fails.store(0, std::memory_order_relaxed);
       break;

@@ -8,6 +8,7 @@
 #include <re2/re2.h>
 
 #include "conf/args.hpp"
+#include "dns/edns_option.hpp"
 #include "dns/log.hpp"
 #include "plugins/rewrite/rewrite.hpp"
 
@@ -255,6 +256,185 @@ std::optional<uint16_t> classValue(std::string_view s) {
   return std::nullopt;
 }
 
+// strconv.ParseUint(s, 0, bits) as CoreDNS reads option codes and prefix lengths: decimal, or
+// 0x/0o/0b (and a bare leading 0 for octal).
+std::optional<uint64_t> parseUintBase0(std::string_view s, uint64_t max) {
+  int base = 10;
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    base = 16;
+    s.remove_prefix(2);
+  } else if (s.size() > 2 && s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) {
+    base = 2;
+    s.remove_prefix(2);
+  } else if (s.size() > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'O')) {
+    base = 8;
+    s.remove_prefix(2);
+  } else if (s.size() > 1 && s[0] == '0') {
+    base = 8;
+    s.remove_prefix(1);
+  }
+  uint64_t v = 0;
+  if (s.empty()) return std::nullopt;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
+  if (ec != std::errc() || end != s.data() + s.size() || v > max) return std::nullopt;
+  return v;
+}
+
+std::optional<EdnsVar> ednsVariable(std::string_view word) {
+  static constexpr std::array<std::pair<std::string_view, EdnsVar>, 7> kVars = {{
+      {"{qname}", EdnsVar::Qname},
+      {"{qtype}", EdnsVar::Qtype},
+      {"{client_ip}", EdnsVar::ClientIp},
+      {"{client_port}", EdnsVar::ClientPort},
+      {"{protocol}", EdnsVar::Protocol},
+      {"{server_ip}", EdnsVar::ServerIp},
+      {"{server_port}", EdnsVar::ServerPort},
+  }};
+  for (const auto& [name, var] : kVars) {
+    if (name == word) return var;
+  }
+  return std::nullopt;
+}
+
+// `local CODE DATA`: DATA is hex after 0x, a {variable}, or the bytes as written.
+conf::Result<bool> ednsLocal(EdnsRule& e, const conf::Token& code, const conf::Token* data) {
+  auto c = parseUintBase0(code.text, 0xFFFF);
+  if (!c) return at(code, "invalid EDNS0 option code '" + code.text + "' (0 to 65535, decimal or 0x...)");
+  e.code = static_cast<uint16_t>(*c);
+  if (data == nullptr) return true;
+  const std::string& d = data->text;
+  if (d.size() >= 2 && d.front() == '{' && d.back() == '}') {
+    auto v = ednsVariable(d);
+    if (!v) {
+      return at(*data, "unsupported variable " + d +
+                           " ({qname}, {qtype}, {client_ip}, {client_port}, {protocol}, {server_ip} or "
+                           "{server_port}; Moat has no metadata plugin for other labels)");
+    }
+    e.var = *v;
+    return true;
+  }
+  if (d.starts_with("0x")) {
+    const std::string_view hex = std::string_view(d).substr(2);
+    if (hex.size() % 2 != 0) return at(*data, "invalid hex data '" + d + "': an odd number of digits");
+    for (size_t i = 0; i < hex.size(); i += 2) {
+      uint8_t byte = 0;
+      auto [end, ec] = std::from_chars(hex.data() + i, hex.data() + i + 2, byte, 16);
+      if (ec != std::errc() || end != hex.data() + i + 2) return at(*data, "invalid hex data '" + d + "'");
+      e.data.push_back(byte);
+    }
+    return true;
+  }
+  e.data.assign(d.begin(), d.end());
+  return true;
+}
+
+conf::Result<uint8_t> prefixBits(const conf::Token& t, unsigned max, std::string_view family) {
+  auto v = parseUintBase0(t.text, 0xFFFF);
+  if (!v || *v > max) {
+    return at(t, "invalid " + std::string(family) + " bit mask length '" + t.text + "' (0 to " + std::to_string(max) +
+                     ")");
+  }
+  return static_cast<uint8_t>(*v);
+}
+
+// `edns0 local|nsid|subnet ACTION ...`, counted as CoreDNS's newEdns0Rule counts: the action is
+// checked first, then a trailing `revert` (not after unset) is taken off, then the words left.
+conf::Result<bool> edns0Rule(Rule& rule, const Args& all, size_t i, const conf::Token& field) {
+  Args args(all.begin() + static_cast<std::ptrdiff_t>(i), all.end());
+  if (args.size() < 2) return at(field, "too few arguments for an EDNS0 rule (local, nsid or subnet, then an action)");
+  EdnsRule& e = rule.edns;
+  const conf::Token& kindWord = *args[0];
+  const conf::Token& actionWord = *args[1];
+  const std::string action = lower(actionWord.text);
+  if (action == "set") {
+    e.action = EdnsAction::Set;
+  } else if (action == "append") {
+    e.action = EdnsAction::Append;
+  } else if (action == "replace") {
+    e.action = EdnsAction::Replace;
+  } else if (action == "unset") {
+    e.action = EdnsAction::Unset;
+  } else {
+    std::string message = "unknown EDNS0 action '" + actionWord.text + "' (set, append, replace or unset)";
+    const std::string guess = conf::didYouMean(action, {"set", "append", "replace", "unset"});
+    if (!guess.empty()) message += ", did you mean '" + guess + "'?";
+    return at(actionWord, message);
+  }
+  if (e.action != EdnsAction::Unset && args.back()->text == "revert") {
+    e.revert = true;
+    args.pop_back();
+  }
+  const std::string kind = lower(kindWord.text);
+  const bool unset = e.action == EdnsAction::Unset;
+  auto count = [&](size_t want, std::string_view form) -> conf::Result<bool> {
+    if (args.size() == want) return true;
+    const conf::Token& t = args.size() > want ? *args[want] : actionWord;
+    return at(t, std::string(args.size() > want ? "too many" : "too few") + " arguments: EDNS0 " + kind + " " + action +
+                     " takes " + std::string(form));
+  };
+  if (kind == "local") {
+    e.kind = EdnsKind::Local;
+    if (auto r = count(unset ? 3 : 4, unset ? "CODE" : "CODE DATA [revert]"); !r) return r.error();
+    return ednsLocal(e, *args[2], unset ? nullptr : args[3]);
+  }
+  if (kind == "nsid") {
+    e.kind = EdnsKind::Nsid;
+    e.code = dns::ednsopt::NSID;
+    return count(2, unset ? "nothing more" : "nothing more but [revert]");
+  }
+  if (kind == "subnet") {
+    e.kind = EdnsKind::Subnet;
+    e.code = dns::ednsopt::ClientSubnet;
+    if (auto r = count(unset ? 2 : 4, unset ? "nothing more" : "IPV4_BITS IPV6_BITS [revert]"); !r) return r.error();
+    if (unset) return true;
+    auto v4 = prefixBits(*args[2], 32, "IPv4");
+    if (!v4) return v4.error();
+    auto v6 = prefixBits(*args[3], 128, "IPv6");
+    if (!v6) return v6.error();
+    e.v4Bits = *v4;
+    e.v6Bits = *v6;
+    return true;
+  }
+  std::string message = "unknown EDNS0 rule type '" + kindWord.text + "' (local, nsid or subnet)";
+  const std::string guess = conf::didYouMean(kind, {"local", "nsid", "subnet"});
+  if (!guess.empty()) message += ", did you mean '" + guess + "'?";
+  return at(kindWord, message);
+}
+
+// `cname [MATCH] FROM TO`, read as CoreDNS's newCNAMERule: FROM and TO lowercased, and made
+// fully qualified only for `exact` (a prefix, suffix or substring is compared as written).
+conf::Result<bool> cnameRule(Rule& rule, const Args& args, size_t i, const conf::Token& field) {
+  const size_t n = args.size() - i;
+  if (n < 2) return at(field, "too few arguments for a cname rule ([MATCH] FROM TO)");
+  if (n > 3) return at(*args[i + 3], "too many arguments for a cname rule ([MATCH] FROM TO)");
+  Match match = Match::Exact;
+  size_t fromAt = i;
+  if (n == 3) {
+    auto m = matchType(lower(args[i]->text));
+    if (!m) return badMatchType(*args[i], "cname");
+    match = *m;
+    fromAt = i + 1;
+  }
+  const conf::Token& from = *args[fromAt];
+  Pattern& p = rule.name;
+  p.match = match;
+  p.from = lower(from.text);
+  p.to = lower(args[fromAt + 1]->text);
+  if (match == Match::Exact) {
+    p.from = normalize(p.from);
+    p.to = normalize(p.to);
+  }
+  if (match == Match::Regex) {
+    conf::Token lowered = from;
+    lowered.text = p.from;
+    auto re = compile(lowered, p.to, "a cname rule");
+    if (!re) return re.error();
+    p.re = std::move(*re);
+    p.groups = std::min(highestGroup(p.to), p.re->NumberOfCapturingGroups());
+  }
+  return true;
+}
+
 conf::Result<Rule> parseRule(const conf::Directive& stanza, const Args& args) {
   Rule rule;
   rule.pos = stanza.name.pos;
@@ -309,8 +489,15 @@ conf::Result<Rule> parseRule(const conf::Directive& stanza, const Args& args) {
     }
     return rule;
   }
-  if (type == "edns0" || type == "cname") {
-    return at(field, "'" + type + "' rules are not implemented by Moat yet (name, type, class, ttl and rcode are)");
+  if (type == "edns0") {
+    rule.field = Field::Edns0;
+    if (auto r = edns0Rule(rule, args, i, field); !r) return r.error();
+    return rule;
+  }
+  if (type == "cname") {
+    rule.field = Field::Cname;
+    if (auto r = cnameRule(rule, args, i, field); !r) return r.error();
+    return rule;
   }
   std::string message = "unknown rule type '" + field.text + "'";
   const std::string guess = conf::didYouMean(type, {"name", "type", "class", "ttl", "rcode", "edns0", "cname"});
@@ -345,7 +532,8 @@ conf::Result<Config> parseConfig(const std::vector<const conf::Directive*>& stan
 conf::Result<HandlerPtr> setupRewrite(const SetupContext& ctx) {
   auto config = parseConfig(ctx.stanzas);
   if (!config) return config.error();
-  return HandlerPtr(std::make_shared<RewriteHandler>(std::move(*config), std::max<size_t>(1, ctx.loops.size())));
+  return HandlerPtr(std::make_shared<RewriteHandler>(std::move(*config), std::max<size_t>(1, ctx.loops.size()),
+                                                        ctx.privateZones));
 }
 
 }  // namespace moat::plugins::rewrite

@@ -6,10 +6,13 @@
 
 #include <re2/re2.h>
 
+#include "dns/edns_option.hpp"
 #include "dns/message.hpp"
 #include "dns/name.hpp"
 #include "dns/record_walker.hpp"
 #include "dns/reply_fit.hpp"
+#include "plugins/egress.hpp"
+#include "plugins/rewrite/edns0.hpp"
 
 namespace moat::plugins::rewrite {
 namespace {
@@ -173,12 +176,34 @@ struct Pass {
   std::array<Step, kMaxSteps> steps;
   size_t stepCount = 0;
   bool responseRules = false;  // something for the reply beyond its question
+  bool cname = false;          // a cname rule was reached
+  uint64_t firedRules = 0;     // which of the first 64 rules fired
+  size_t ran = 0;              // how many rules the pass looked at
 
-  void run(const Config& config, dns::Trace* trace) {
+  // `edit`: the query whose EDNS options the edns0 rules change (onQuery). `replay`: a query
+  // whose onQuery pass this one repeats (onReply): it stops where that one stopped, and its
+  // edns0 rules fire as they fired then, since what they found in the OPT is gone.
+  void run(const Config& config, dns::Trace* trace, dns::Query* edit = nullptr, const dns::Query* replay = nullptr) {
     TextName next;
-    for (const Rule& rule : config.rules) {
+    const size_t limit = replay != nullptr && replay->rewriteRan != 0 ? replay->rewriteRan : config.rules.size();
+    for (size_t index = 0; index < limit && index < config.rules.size(); ++index) {
+      const Rule& rule = config.rules[index];
+      ran = index + 1;
       bool fired = false;
       switch (rule.field) {
+        case Field::Edns0:
+          if (edit != nullptr) {
+            fired = applyEdns0(rule, *edit, name.view(), type);
+          } else if (replay != nullptr) {
+            fired = index < 64 && ((replay->rewriteFired >> index) & 1u) != 0;
+          }
+          break;
+        case Field::Cname:
+          // As CoreDNS's: reaching the rule is firing it; the reply decides whether it matters.
+          fired = true;
+          cname = true;
+          if (trace != nullptr) trace->note(kPlugin, rule.text + ": CNAME targets of the reply will be tested");
+          break;
         case Field::Name:
           if (rule.name.apply(name.view(), next)) {
             fired = true;
@@ -226,6 +251,7 @@ struct Pass {
           }
           break;
       }
+      if (fired && index < 64) firedRules |= uint64_t{1} << index;
       if (fired && rule.stop) break;
     }
   }
@@ -326,10 +352,42 @@ bool copyRdata(const Pass& pass, std::span<const uint8_t> msg, const dns::Record
   }
 }
 
+// One record of `msg`, its names rewritten by `pass` (none for a pass that fired nothing) and
+// written out in full; an OPT as it is. False when it does not read or no longer fits.
+bool copyRecord(const Pass& pass, std::span<const uint8_t> msg, const dns::Record& r, std::vector<uint8_t>& out) {
+  if (r.type == dns::rrtype::OPT) {
+    out.push_back(0);
+    out.insert(out.end(), msg.begin() + static_cast<std::ptrdiff_t>(r.ownerEnd),
+               msg.begin() + static_cast<std::ptrdiff_t>(r.end()));
+    return true;
+  }
+  size_t end = 0;
+  if (!copyName(pass, true, msg, r.start, out, end)) return false;
+  put16(out, r.type);
+  put16(out, r.klass);
+  put32(out, r.ttl);
+  const size_t lengthAt = out.size();
+  put16(out, 0);
+  if (!copyRdata(pass, msg, r, out)) return false;
+  const size_t rdlength = out.size() - lengthAt - 2;
+  if (rdlength > 0xFFFF || out.size() > dns::kMaxMessage) return false;
+  dns::put16(out.data() + lengthAt, static_cast<uint16_t>(rdlength));
+  return true;
+}
+
+void note(const dns::Query& q, std::string_view text) {
+  if (q.trace != nullptr) q.trace->note(kPlugin, std::string(text));
+}
+
 }  // namespace
 
-RewriteHandler::RewriteHandler(Config config, size_t workers) : config_(std::move(config)) {
-  for (const Rule& r : config_.rules) replyRules_ = replyRules_ || r.field == Field::Ttl || r.field == Field::Rcode;
+RewriteHandler::RewriteHandler(Config config, size_t workers, PrivateZonesPtr privateZones)
+    : config_(std::move(config)), privateZones_(std::move(privateZones)) {
+  for (size_t i = 0; i < config_.rules.size(); ++i) {
+    const Rule& r = config_.rules[i];
+    replyRules_ = replyRules_ || r.field == Field::Ttl || r.field == Field::Rcode;
+    if (r.field == Field::Edns0 && r.edns.revert && i < 64) revertRules_ |= uint64_t{1} << i;
+  }
   scratch_.resize(workers + 1);
   for (auto& s : scratch_) s.reserve(dns::kMaxMessage + 1);
 }
@@ -344,7 +402,9 @@ Verdict RewriteHandler::onQuery(dns::Query& q) {
   toText(q.view.question.lowerName(), pass.name);
   pass.type = q.view.question.qtype;
   pass.klass = q.view.question.qclass;
-  pass.run(config_, q.trace);
+  pass.run(config_, q.trace, &q);
+  q.rewriteRan = static_cast<uint16_t>(std::min<size_t>(pass.ran, UINT16_MAX));
+  q.rewriteFired = pass.firedRules;
   if (pass.invalid) {
     dns::writeErrorReply(q.reply, q.requestBytes(), &q.view, dns::RCode::ServFail);
     q.error = kInvalidName;
@@ -352,7 +412,7 @@ Verdict RewriteHandler::onQuery(dns::Query& q) {
     return Verdict::Answered;
   }
   const bool typeChanged = pass.type != q.view.question.qtype || pass.klass != q.view.question.qclass;
-  if (!pass.nameChanged && !typeChanged) return Verdict::Next;
+  if (!pass.nameChanged && !typeChanged) return pass.cname ? askRest(q) : Verdict::Next;
 
   const dns::Question& question = q.view.question;
   if (q.askedLen == 0) {  // the first rewrite of this query keeps what the client asked
@@ -378,11 +438,13 @@ Verdict RewriteHandler::onQuery(dns::Query& q) {
     q.errorPlugin = kPlugin;
     return Verdict::Answered;
   }
-  return Verdict::Next;
+  return pass.cname ? askRest(q) : Verdict::Next;
 }
 
 void RewriteHandler::onReply(dns::Query& q) {
   const bool rewritten = q.askedLen != 0;
+  const bool edns = q.rewriteAddedOpt || (q.rewriteFired & revertRules_) != 0;
+  if (edns) finishEdns(q);
   if (!rewritten && !replyRules_) return;
   // The rules again, from the client's question: which fired, and the names they made.
   Pass pass;
@@ -395,7 +457,7 @@ void RewriteHandler::onReply(dns::Query& q) {
     pass.type = q.view.question.qtype;
     pass.klass = q.view.question.qclass;
   }
-  pass.run(config_, nullptr);
+  pass.run(config_, nullptr, nullptr, &q);
 
   // The request gets its client's question back, for the plugins before rewrite (cache keys,
   // log lines) and for fitting the reply to the client's buffer.
@@ -461,6 +523,159 @@ void RewriteHandler::onReply(dns::Query& q) {
   q.reply.assign(out.begin(), out.end());
   // Names written out in full may no longer fit the client's buffer: compress or cut again.
   dns::finalizeReply(q.reply, q.view, q.proto);
+}
+
+// The rest of the chain answers through a subquery (the question as rewritten, EDNS and all,
+// the client's name kept for the egress check) so that its reply can be read before it is the
+// parent's: CoreDNS's cname rule sees the reply as it is written.
+Verdict RewriteHandler::askRest(dns::Query& q) {
+  auto* runner = static_cast<Runner*>(q.dispatcher);
+  const dns::Question& question = q.view.question;
+  const std::span<const uint8_t> name(q.request.data() + question.nameOffset, question.nameLen);
+  if (runner == nullptr || !runner->subqueryNext(q, name, rest_)) {
+    note(q, "the plugins after rewrite could not be asked apart: CNAME targets left as they are");
+    return Verdict::Next;
+  }
+  return Verdict::Pending;
+}
+
+bool RewriteHandler::findCname(const dns::Query& q, CnameMatch& m) const {
+  const std::span<const uint8_t> msg(q.reply);
+  const size_t ran = std::min<size_t>(q.rewriteRan != 0 ? q.rewriteRan : config_.rules.size(), config_.rules.size());
+  dns::RecordWalker walk(msg);
+  size_t index = 0;
+  for (dns::Record r; walk.next(r) && r.section == dns::Section::Answer; ++index) {
+    if (r.type != dns::rrtype::CNAME) continue;
+    WireBuffer wire;
+    size_t end = 0;
+    const size_t n = expand(msg, r.rdata(), wire, end);
+    if (n == 0) continue;
+    TextName target;
+    toText({wire.data(), n}, target);
+    // The rules reached, last first, as CoreDNS's response rules run.
+    for (size_t i = ran; i-- > 0;) {
+      const Rule& rule = config_.rules[i];
+      if (rule.field != Field::Cname || !rule.name.apply(target.view(), m.target)) continue;
+      m.wireLen = toWire(m.target.view(), m.wire);
+      if (m.wireLen == 0) continue;  // not a name: nothing to look up
+      m.index = index;
+      m.kept = nullptr;
+      if (privateZones_ != nullptr) {
+        WireBuffer lower;
+        const size_t k = toWire(target.view(), lower);
+        const PrivateZone* zone = k == 0 ? nullptr : privateZones_->find({lower.data(), k});
+        if (zone != nullptr && privateZones_->find({m.wire.data(), m.wireLen}) != zone) m.kept = zone;
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+void RewriteHandler::Rest::onSubquery(dns::Query& parent, std::span<const uint8_t> reply) {
+  if (reply.empty()) return resume(parent, Verdict::Drop);  // the rest dropped it: so does the parent
+  parent.reply.assign(reply.begin(), reply.end());
+  if (!parent.error.empty() || reply.size() < dns::kHeaderSize) return resume(parent, Verdict::Answered);
+  CnameMatch m;
+  if (!owner.findCname(parent, m)) {
+    note(parent, "no CNAME target in the answer matches a cname rule");
+    return resume(parent, Verdict::Answered);
+  }
+  if (m.kept != nullptr) {
+    // The new target is made from a private name: resolving it would send what the private zone
+    // holds out under another name, as a name rule would (DESIGN.md section 4).
+    if (parent.trace != nullptr) {
+      note(parent, "CNAME target under the private zone " + m.kept->name + " not rewritten to " +
+                       std::string(m.target.view()) + ": it would leave the zone");
+    }
+    return resume(parent, Verdict::Answered);
+  }
+  if (!static_cast<Runner*>(parent.dispatcher)
+           ->subquery(parent, {m.wire.data(), m.wireLen}, parent.view.question.qtype, owner.target_)) {
+    note(parent, "the new CNAME target could not be resolved (too deep or busy): reply left as it is");
+    return resume(parent, Verdict::Answered);
+  }
+  if (parent.trace != nullptr) {
+    note(parent, "CNAME target rewritten to " + std::string(m.target.view()) + ": resolved through the whole server");
+  }
+}
+
+void RewriteHandler::Target::onSubquery(dns::Query& parent, std::span<const uint8_t> reply) {
+  // As CoreDNS when its lookup fails: the reply stays as the plugins after rewrite wrote it.
+  if (reply.size() >= dns::kHeaderSize) owner.spliceAnswer(parent, reply);
+  resume(parent, Verdict::Answered);
+}
+
+// The answer CoreDNS's cname rule gives: the CNAME records up to the one rewritten (other
+// records before it dropped), that one with its new target, then the answer of the new
+// target's lookup, whose TC bit the reply takes; authority and additional stay the first
+// reply's, and so does the RCODE.
+void RewriteHandler::spliceAnswer(dns::Query& q, std::span<const uint8_t> targetReply) {
+  CnameMatch m;
+  if (!findCname(q, m)) return;
+  std::unique_lock<std::mutex> spare;
+  if (q.worker >= scratch_.size() - 1) spare = std::unique_lock<std::mutex>(spareMutex_);
+  std::vector<uint8_t>& out = scratch(q);
+  out.clear();
+  const std::span<const uint8_t> first(q.reply);
+  const Pass none{};  // no rule: names are copied as they are
+  dns::RecordWalker walk(first);
+  dns::Record r;
+  if (!walk.next(r)) return;
+  out.insert(out.end(), first.begin(), first.begin() + static_cast<std::ptrdiff_t>(r.start));  // header, question
+  uint16_t counts[3] = {0, 0, 0};
+  bool ok = true;
+  size_t index = 0;
+  bool more = true;
+  for (; ok && more && r.section == dns::Section::Answer; ++index, more = walk.next(r)) {
+    if (index > m.index || r.type != dns::rrtype::CNAME) continue;
+    if (index < m.index) {
+      ok = copyRecord(none, first, r, out);
+    } else {
+      size_t end = 0;
+      ok = copyName(none, true, first, r.start, out, end);
+      put16(out, r.type);
+      put16(out, r.klass);
+      put32(out, r.ttl);
+      put16(out, static_cast<uint16_t>(m.wireLen));
+      out.insert(out.end(), m.wire.begin(), m.wire.begin() + static_cast<std::ptrdiff_t>(m.wireLen));
+    }
+    ++counts[0];
+  }
+  dns::RecordWalker second(targetReply);
+  for (dns::Record t; ok && second.next(t) && t.section == dns::Section::Answer;) {
+    ok = copyRecord(none, targetReply, t, out);
+    ++counts[0];
+  }
+  for (; ok && more; more = walk.next(r)) {
+    ok = copyRecord(none, first, r, out);
+    ++counts[r.section == dns::Section::Authority ? 1 : 2];
+  }
+  if (!ok || !walk.done() || out.size() > dns::kMaxMessage) return;  // left as it was
+  dns::Header h = dns::Header::read(first.data());
+  const dns::Header t = dns::Header::read(targetReply.data());
+  h.flags = static_cast<uint16_t>((h.flags & ~dns::flag::TC) | (t.flags & dns::flag::TC));
+  h.ancount = counts[0];
+  h.nscount = counts[1];
+  h.arcount = counts[2];
+  h.write(out.data());
+  q.reply.assign(out.begin(), out.end());
+}
+
+// The reply side of edns0 rules: the options of `revert` rules that fired taken out of the
+// reply's OPT, and the OPT the rules gave a query without EDNS taken off the request and the
+// reply again, the reply fitted to the 512 bytes such a client takes.
+void RewriteHandler::finishEdns(dns::Query& q) {
+  const uint64_t reverts = q.rewriteFired & revertRules_;
+  for (size_t i = 0; i < config_.rules.size() && i < 64; ++i) {
+    if (((reverts >> i) & 1u) != 0) revertEdns0(config_.rules[i], q.reply);
+  }
+  if (q.rewriteAddedOpt) {
+    dns::removeQueryOpt(q);
+    dns::removeReplyOpt(q.reply);
+    q.rewriteAddedOpt = false;
+    dns::finalizeReply(q.reply, q.view, q.proto);
+  }
 }
 
 }  // namespace moat::plugins::rewrite

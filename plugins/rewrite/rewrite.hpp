@@ -1,6 +1,8 @@
 // The `rewrite` plugin, as CoreDNS's: rules change the question of a request (its name, type or
 // class) before the plugins after it see it, and change the reply on its way back (the
-// client's question restored, names mapped back, TTLs and rcodes rewritten). Rules run in
+// client's question restored, names mapped back, TTLs and rcodes rewritten). `edns0` rules edit
+// the query's EDNS options in place; `cname` rules read the reply of the plugins after rewrite
+// (a subquery) and resolve a rewritten CNAME target through the whole server. Rules run in
 // Corefile order; a rule that matched stops the rest unless it says `continue`.
 //
 // Where Moat differs (DESIGN.md §3, §4): the egress check of forward sees the rewritten name
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "conf/diag.hpp"
+#include "plugins/egress.hpp"
 #include "plugins/handler.hpp"
 #include "plugins/plugin.hpp"
 #include "plugins/rewrite/text_name.hpp"
@@ -31,7 +34,23 @@ namespace moat::plugins::rewrite {
 constexpr int kMaxGroups = 100;
 
 enum class Match : uint8_t { Exact, Prefix, Suffix, Substring, Regex };
-enum class Field : uint8_t { Name, Type, Class, Ttl, Rcode };
+enum class Field : uint8_t { Name, Type, Class, Ttl, Rcode, Edns0, Cname };
+
+// `edns0 local|nsid|subnet ACTION ...`: what happens to an EDNS option of the query.
+enum class EdnsKind : uint8_t { Local, Nsid, Subnet };
+enum class EdnsAction : uint8_t { Set, Append, Replace, Unset };
+// The data of a `local` option taken from the query rather than written in the rule.
+enum class EdnsVar : uint8_t { None, Qname, Qtype, ClientIp, ClientPort, Protocol, ServerIp, ServerPort };
+
+struct EdnsRule {
+  EdnsKind kind = EdnsKind::Local;
+  EdnsAction action = EdnsAction::Set;
+  uint16_t code = 0;          // the option code (NSID 3, client subnet 8, or the local one)
+  std::vector<uint8_t> data;  // local: the bytes to set, decoded at load
+  EdnsVar var = EdnsVar::None;
+  uint8_t v4Bits = 0, v6Bits = 0;  // subnet: prefix lengths kept of the client's address
+  bool revert = false;             // take the option out of the reply again
+};
 
 // A string test on the question's name in lowercase presentation form ("www.example.org."),
 // with what replaces it. Exact, prefix, suffix and substring compare bytes; regex searches
@@ -65,6 +84,8 @@ struct Rule {
   std::vector<AnswerRule> answers;
   uint16_t from = 0, to = 0;               // type, class or rcode values
   uint32_t ttlMin = 0, ttlMax = UINT32_MAX;  // ttl: clamp into [min, max]
+  EdnsRule edns;                           // Field::Edns0
+  // Field::Cname uses `name` as the test and rewrite of a CNAME target.
   std::string text;                        // the rule as written, for explain and lint
 };
 
@@ -77,7 +98,9 @@ conf::Result<Config> parseConfig(const std::vector<const conf::Directive*>& stan
 
 class RewriteHandler final : public Handler {
  public:
-  RewriteHandler(Config config, size_t workers);
+  // `privateZones` keeps a cname rule from re-resolving, as a public name, a target that was
+  // under a private zone (null: no such check, as in unit tests).
+  RewriteHandler(Config config, size_t workers, PrivateZonesPtr privateZones = nullptr);
 
   Verdict onQuery(dns::Query& q) override;
   void onReply(dns::Query& q) override;
@@ -87,9 +110,39 @@ class RewriteHandler final : public Handler {
   const Config& config() const { return config_; }
 
  private:
+  // cname rules (CoreDNS's upstream lookup of the new target): the reply of the plugins after
+  // rewrite is read first (Rest); when a CNAME target in its answer matches a rule, the new
+  // target is resolved through the whole server (Target) and its answer replaces what followed
+  // the CNAME.
+  struct Rest final : SubqueryClient {
+    RewriteHandler& owner;
+    explicit Rest(RewriteHandler& o) : owner(o) {}
+    void onSubquery(dns::Query& parent, std::span<const uint8_t> reply) override;
+  };
+  struct Target final : SubqueryClient {
+    RewriteHandler& owner;
+    explicit Target(RewriteHandler& o) : owner(o) {}
+    void onSubquery(dns::Query& parent, std::span<const uint8_t> reply) override;
+  };
+  struct CnameMatch {
+    size_t index = 0;  // the CNAME's place among the answer records
+    TextName target;   // its new target
+    WireBuffer wire{};
+    size_t wireLen = 0;
+    const PrivateZone* kept = nullptr;  // the old target's private zone, which the new one leaves
+  };
+
   std::vector<uint8_t>& scratch(const dns::Query& q);
+  Verdict askRest(dns::Query& q);
+  bool findCname(const dns::Query& q, CnameMatch& m) const;
+  void spliceAnswer(dns::Query& q, std::span<const uint8_t> targetReply);
+  void finishEdns(dns::Query& q);
 
   Config config_;
+  PrivateZonesPtr privateZones_;
+  Rest rest_{*this};
+  Target target_{*this};
+  uint64_t revertRules_ = 0;  // edns0 rules (of the first 64) that say `revert`
   bool replyRules_ = false;  // a ttl or rcode rule: replies may change with no question change
   // One reply buffer per worker (reserved at build), plus a spare for queries from no worker
   // (explain, tests), guarded by a mutex.

@@ -4,13 +4,16 @@
 // FakeUpstream instead of 192.0.2.53). First CoreDNS's rewrite examples in one server, a hosts
 // file standing in for the back ends (consul, google.com) so nothing leaves loopback; then TTL
 // ranges and a type rule; then the private-zone promise: a rewrite that maps a private name to
-// a public one (and back) never gets it to the upstream, which the FakeUpstream proves.
+// a public one (and back) never gets it to the upstream, which the FakeUpstream proves; last the
+// EDNS0 and CNAME example, its two blocks in one server, the FakeUpstream showing the options
+// that reached it.
 #include <doctest/doctest.h>
 
 #include <regex>
 #include <string>
 #include <vector>
 
+#include "tests/support/dns_test_util.hpp"
 #include "tests/support/fake_upstream.hpp"
 #include "tests/support/leak_probe.hpp"
 #include "tests/support/server_process.hpp"
@@ -139,6 +142,76 @@ TEST_CASE("rewrite and the private zones: a private name mapped to a public one 
   size_t publicQueries = 0;
   for (const auto& r : upstream.received()) publicQueries += r.name != "." ? 1 : 0;
   CHECK_MESSAGE(publicQueries == 1, leak::everythingSeen(upstream));
+}
+
+
+const char* kExampleZone =
+    "$ORIGIN example.\n"
+    "@       3600 IN SOA ns.example. admin.example. 1 7200 3600 1209600 300\n"
+    "@       3600 IN NS  ns.example.\n"
+    "ns      3600 IN A   192.0.2.1\n"
+    "app     3600 IN CNAME app.cdn.example.\n"
+    "app.cdn   60 IN A   20.2.0.1\n"
+    "app.other 60 IN A   30.3.1.2\n";
+
+// The options of the OPT of the last query `upstream` received for `name`; false when none came.
+bool optionsSeen(const FakeUpstream& upstream, const std::string& name, Reply& out) {
+  for (const auto& r : upstream.received()) {
+    if (r.name == name) out = decode(r.message);
+  }
+  return out.ok;
+}
+
+TEST_CASE("rewrite README: edns0 options reach the upstream, the client sees none, a CNAME target rewritten") {
+  FakeUpstream upstream;
+  TempDir dir;
+  const std::string zone = dir.write("db.example", kExampleZone);
+  ServerProcess s(dir, ".:@PORT@ {\n"
+                       "    rewrite continue edns0 subnet set 24 56\n"
+                       "    rewrite continue edns0 nsid set\n"
+                       "    rewrite edns0 local set 0xffee {client_ip} revert\n"
+                       "    forward . " + upstream.address() + "\n"
+                       "}\n"
+                       "example.:@PORT@ {\n"
+                       "    rewrite cname regex (.*)\\.cdn\\.example\\.$ {1}.other.example.\n"
+                       "    file " + zone + "\n"
+                       "}\n");
+  const std::vector<std::pair<uint16_t, std::vector<uint8_t>>> sent = {
+      {8, {0, 1, 24, 0, 127, 0, 0}}, {3, {}}, {0xffee, {127, 0, 0, 1}}};
+
+  const std::string plain = dig(s.port(), {"www.example.net", "A", "+nsid", "+subnet=10.9.8.7/32"});
+  CHECK_MESSAGE(has(plain, "www.example.net. 300 IN A 192.0.2.1"), plain);
+  CHECK_MESSAGE(!has(plain, "CLIENT-SUBNET"), plain);
+  CHECK_MESSAGE(!has(plain, "NSID"), plain);
+  Reply seen;
+  REQUIRE(optionsSeen(upstream, "www.example.net.", seen));
+  CHECK(seen.hasOpt);
+  // dig's own subnet and NSID replaced in place (its cookie, if it sent one, left as it was).
+  for (const auto& option : sent) {
+    size_t count = 0;
+    for (const auto& o : seen.ednsOptions) count += o == option ? 1 : 0;
+    CAPTURE(option.first);
+    CHECK(count == 1);
+  }
+  for (const auto& o : seen.ednsOptions) {
+    const bool expected = o.first == 8 || o.first == 3 || o.first == 0xffee || o.first == 10;  // 10: dig's cookie
+    CHECK(expected);
+  }
+
+  const std::string noedns = dig(s.port(), {"noedns.example.net", "A", "+noedns"});
+  CHECK_MESSAGE(has(noedns, "noedns.example.net. 300 IN A 192.0.2.1"), noedns);
+  CHECK_MESSAGE(!has(noedns, "OPT PSEUDOSECTION"), noedns);
+  Reply bare;
+  REQUIRE(optionsSeen(upstream, "noedns.example.net.", bare));
+  CHECK(bare.hasOpt);
+  CHECK(bare.ednsOptions == sent);
+
+  const std::string cname = dig(s.port(), {"app.example", "A"});
+  CHECK_MESSAGE(has(cname, "app.example. 3600 IN CNAME app.other.example."), cname);
+  CHECK_MESSAGE(has(cname, "app.other.example. 60 IN A 30.3.1.2"), cname);
+  CHECK_MESSAGE(!has(cname, "20.2.0.1"), cname);
+  // The zone's names never went upstream.
+  CHECK_MESSAGE(!leak::saw(upstream, "app.other.example."), leak::everythingSeen(upstream));
 }
 
 }  // namespace rewrite_readme_test

@@ -152,7 +152,8 @@ struct FakeUpstream::Impl {
     {
       std::lock_guard lock(self.mutex_);
       if (self.received_.size() >= kKeep) self.received_.erase(self.received_.begin());
-      self.received_.push_back({q->text, q->type, q->id, overTcp, (q->flags & 0x0100) != 0, sourcePort});
+      self.received_.push_back({q->text, q->type, q->id, overTcp, (q->flags & 0x0100) != 0, sourcePort,
+                                 std::vector<uint8_t>(p, p + n)});
     }
     const Mode mode = self.mode_.load();
     const std::vector<uint32_t> one{self.answerAddress_.load()};

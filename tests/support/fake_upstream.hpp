@@ -50,6 +50,7 @@ class FakeUpstream {
     bool tcp = false;
     bool rd = false;
     uint16_t sourcePort = 0;  // the sender's port (UDP; 0 over TCP)
+    std::vector<uint8_t> message;  // the query as it arrived (its OPT, say)
   };
 
   // `port` 0 picks a free ephemeral port usable for both UDP and TCP.
