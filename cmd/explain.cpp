@@ -320,6 +320,8 @@ int runExplain(std::span<const std::string> args, std::ostream& out, std::ostrea
     e.served = true;
     e.port = listener.port;
     e.address = listener.address;
+    e.tls = listener.tls != nullptr;
+    if (e.tls) q.proto = dns::Proto::Tcp;  // DNS over TLS is TCP to the chain (no truncation)
 
     Recorder recorder;
     Capture capture;

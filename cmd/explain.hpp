@@ -54,6 +54,7 @@ struct Explanation {
   std::string zone;     // the block's zone
   uint16_t port = 0;
   std::string address;  // the listener's bind address, "" for every address
+  bool tls = false;     // a tls:// listener: the query is asked as over TCP, the server shown tls://
   std::vector<ExplainStep> steps;  // every handler that decided, in order (silent ones too)
   ExplainReply reply;
 };

@@ -46,7 +46,7 @@ std::string viewText(const ExplainView& v) {
 }
 
 std::string serverText(const Explanation& e) {
-  return e.zone + ":" + std::to_string(e.port) + (e.address.empty() ? "" : " on " + e.address);
+  return (e.tls ? "tls://" : "") + e.zone + ":" + std::to_string(e.port) + (e.address.empty() ? "" : " on " + e.address);
 }
 
 // The reply's lines as the text format prints them (the first is the verdict).

@@ -9,6 +9,7 @@
 #include "cmd/explain.hpp"
 #include "tests/support/incident.hpp"
 #include "tests/support/server_process.hpp"
+#include "tests/support/tls.hpp"
 
 namespace moat::app {
 namespace {
@@ -267,6 +268,19 @@ TEST_CASE("explain --from a pod: autopath's tries and the search-path name that 
   auto stranger = explain({"--from", "127.0.0.9", "-conf", conf, "web.shop.default.svc.cluster.local"});
   CHECK(has(stranger.out, "autopath      @kubernetes gives this client no search path: passed on -> next\n"));
   CHECK(has(stranger.out, "reply         NXDOMAIN"));
+}
+
+TEST_CASE("explain: a tls:// block is shown as such, and its certificate is loaded as the server would") {
+  TempDir dir;
+  moat::testing::TestPki pki(dir);
+  const std::string conf = dir.write("Corefile", "tls://example.org:8853 {\n    tls server.pem server.key\n    whoami\n}\n");
+  auto run = explain({"-conf", conf, "example.org", "A"});
+  CHECK(run.code == 0);
+  CHECK_MESSAGE(has(run.out, "server        tls://example.org.:8853"), run.out);
+  const std::string broken = dir.write("Corefile", "tls://example.org:8853 {\n    tls none.pem server.key\n    whoami\n}\n");
+  auto failed = explain({"-conf", broken, "example.org", "A"});
+  CHECK(failed.code != 0);
+  CHECK_MESSAGE(has(failed.err, "Corefile:2:5: tls: cannot load certificate"), failed.err);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 
 #include <spdlog/spdlog.h>
 
@@ -59,6 +60,17 @@ bool bindAddressesMoved(const conf::Corefile& corefile, const std::vector<dns::s
   return now != before;
 }
 
+// Whether a block serves DNS over TLS: its certificate files may have been renewed without the
+// Corefile changing, so SIGUSR1 reads them again.
+bool servesTls(const conf::Corefile& corefile) {
+  for (const conf::ServerBlock& block : corefile.blocks) {
+    for (const conf::Directive& d : block.directives) {
+      if (d.name.text == "tls") return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Reloader::Outcome Reloader::check(Trigger trigger) {
@@ -71,7 +83,8 @@ Reloader::Outcome Reloader::check(Trigger trigger) {
     return Outcome::Failed;
   }
   std::string hash = plugins::reload::corefileHash(*corefile);
-  if (hash == hash_ && (trigger == Trigger::Interval || !bindAddressesMoved(*corefile, bound_))) {
+  if (hash == hash_ &&
+      (trigger == Trigger::Interval || (!bindAddressesMoved(*corefile, bound_) && !servesTls(*corefile)))) {
     lastFailure_.clear();
     return Outcome::Unchanged;
   }
@@ -82,17 +95,18 @@ Reloader::Outcome Reloader::check(Trigger trigger) {
   }
   // Listeners stay bound across reloads: each of the new configuration's listeners keeps the id
   // of the bound socket with the same address and port; a new one gets a fresh id.
-  std::map<std::pair<std::string, uint16_t>, uint16_t> boundIds;
+  // A port that changes transport (dns:// to tls:// or back) is a new listener.
+  std::map<std::tuple<std::string, uint16_t, bool>, uint16_t> boundIds;
   uint16_t nextId = 0;
   for (const auto& spec : bound_) {
-    boundIds[{spec.address, spec.port}] = spec.id;
+    boundIds[{spec.address, spec.port, bool(spec.tls)}] = spec.id;
     nextId = std::max<uint16_t>(nextId, static_cast<uint16_t>(spec.id + 1));
   }
   std::vector<dns::server::ListenSpec> next, added;
   for (const auto& spec : rt->listeners) {
-    auto it = boundIds.find({spec.address, spec.port});
+    auto it = boundIds.find({spec.address, spec.port, bool(spec.tls)});
     const uint16_t id = it != boundIds.end() ? it->second : nextId++;
-    next.push_back({spec.address, spec.port, id, spec.tcp});
+    next.push_back({spec.address, spec.port, id, spec.tcp, spec.tls});
     if (it == boundIds.end()) added.push_back(next.back());
   }
   auto table = std::make_shared<plugins::RouteTable>();
@@ -123,6 +137,7 @@ Reloader::Outcome Reloader::check(Trigger trigger) {
   for (const auto& spec : next) {  // listeners kept: a `timeouts` change applies to new connections
     if (server_ != nullptr && std::none_of(added.begin(), added.end(), [&](const auto& a) { return a.id == spec.id; })) {
       server_->setTcpLimits(spec.id, spec.tcp);
+      if (spec.tls) server_->setTls(spec.id, spec.tls);  // certificates are read again on reload
     }
   }
   bound_ = std::move(next);

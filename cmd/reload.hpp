@@ -48,7 +48,8 @@ class Reloader {
 
   // What asked for the check: the `reload` interval applies a changed Corefile only; a signal
   // also applies an unchanged one whose `bind IFACE` addresses moved since it was loaded (as
-  // CoreDNS restarts on its signal and binds what the interfaces have then).
+  // CoreDNS restarts on its signal and binds what the interfaces have then), or that has a
+  // `tls` directive (its certificate files may have been renewed).
   enum class Trigger { Interval, Signal };
 
   // Re-reads the Corefile and applies it if it changed. Runs on the caller's thread (the main

@@ -12,6 +12,7 @@
 #include "plugins/plugin.hpp"
 #include "plugins/private/private.hpp"
 #include "plugins/timeouts/timeouts.hpp"
+#include "plugins/tls/tls.hpp"
 
 namespace moat::app {
 
@@ -22,6 +23,13 @@ struct ListenerKey {
   uint16_t port;
   bool operator<(const ListenerKey& o) const { return std::tie(port, address) < std::tie(o.port, o.address); }
 };
+
+// A port served as dns:// by one block and tls:// by another: both would take its TCP socket.
+conf::Diag transportClash(const conf::ServerKey& key, const std::string& address, bool tls) {
+  return conf::errorAt(key.pos, std::string(tls ? "tls" : "dns") + "://" + key.zone + " is on " +
+                                    (address.empty() ? "port " : address + ":") + std::to_string(key.port) +
+                                    ", which another block serves as " + (tls ? "dns://" : "tls://"));
+}
 
 }  // namespace
 
@@ -119,6 +127,18 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
     }
     auto timeouts = plugins::timeouts::parseTimeouts(timeoutStanzas);
     if (!timeouts) return timeouts.error();
+    if (auto missing = plugins::tls::missingCertificate(block, keys)) return *missing;
+    // The certificate of the block's tls:// keys, read again on every load and reload.
+    std::shared_ptr<boost::asio::ssl::context> tlsContext;
+    if (std::any_of(keys.begin(), keys.end(), [](const conf::ServerKey& k) { return k.scheme == "tls"; })) {
+      std::vector<const conf::Directive*> tlsStanzas;
+      for (const conf::Directive& d : block.directives) {
+        if (d.name.text == "tls") tlsStanzas.push_back(&d);
+      }
+      auto loaded = plugins::tls::serverContext(tlsStanzas, baseDir);
+      if (!loaded) return loaded.error();
+      tlsContext = *loaded;
+    }
 
     // One instance of each plugin per block, shared by all its keys (as CoreDNS), in
     // execution order.
@@ -157,13 +177,19 @@ conf::Result<Runtime> buildRuntime(const conf::Corefile& corefile, const BuildOp
     if (addresses->empty()) addresses->push_back("");  // every address, as CoreDNS without bind
 
     for (const conf::ServerKey& key : keys) {
-      rt.banner.push_back(key.zone + ":" + std::to_string(key.port));
+      const bool tls = key.scheme == "tls";
+      rt.banner.push_back((tls ? "tls://" : "") + key.zone + ":" + std::to_string(key.port));
       for (const std::string& address : *addresses) {
         ListenerKey lk{address, key.port};
         auto [it, fresh] = listenerIds.emplace(lk, static_cast<uint16_t>(table->listeners.size()));
         if (fresh) {
           table->listeners.emplace_back();
           rt.listeners.push_back({address, key.port, it->second});
+          if (tls) rt.listeners.back().tls = tlsContext;
+        } else if (bool(rt.listeners[it->second].tls) != tls) {
+          return transportClash(key, address, tls);
+        } else if (tls) {
+          rt.listeners[it->second].tls = tlsContext;  // the last block's certificate, as CoreDNS
         }
         plugins::timeouts::applyTo(*timeouts, rt.listeners[it->second].tcp);
         plugins::ListenerRoutes& routes = table->listeners[it->second];

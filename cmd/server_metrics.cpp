@@ -28,6 +28,11 @@ void ServerMetrics::collect(std::vector<plugins::MetricSample>& out) const {
   out.push_back({"moat_tcp_connections_rejected_total",
                  "TCP connections closed at accept because the worker had its maximum open.", false, {},
                  n(t.tcpRejected)});
+  out.push_back({"moat_tls_handshake_failures_total",
+                 "DNS-over-TLS connections closed before their handshake finished: the client "
+                 "refused the certificate, sent something other than TLS, or did not finish within "
+                 "the read timeout.",
+                 false, {}, n(t.tlsHandshakeFailed)});
   out.push_back({"moat_udp_send_failures_total", "UDP replies the kernel would not send (the reply is lost).",
                  false, {}, n(t.sendFailed)});
 }

@@ -11,9 +11,10 @@ namespace {
 
 constexpr std::string_view kSchemeSep = "://";
 
-// Transports CoreDNS knows. Only dns is served by Moat; the rest are recognised so the error
-// can say "not implemented" rather than "invalid zone".
-constexpr std::string_view kOtherTransports[] = {"tls", "quic", "grpc", "https", "https3", "unix"};
+// Transports CoreDNS knows that Moat does not serve (it serves dns:// and tls://): recognised so
+// the error can say "not implemented" rather than "invalid zone".
+constexpr std::string_view kOtherTransports[] = {"quic", "grpc", "https", "https3", "unix"};
+constexpr uint16_t kTlsPort = 853;  // RFC 7858; the -dns.port flag is for dns:// only, as in CoreDNS
 
 std::string toLower(std::string_view s) {
   std::string out(s);
@@ -200,12 +201,13 @@ bool isOtherTransport(std::string_view scheme) {
 Result<std::vector<ServerKey>> parseServerKey(const Token& key, uint16_t defaultPort) {
   auto [scheme, rest] = splitScheme(key.text);
   if (scheme.empty()) scheme = "dns";
-  if (scheme != "dns") {
+  if (scheme == "tls") defaultPort = kTlsPort;
+  if (scheme != "dns" && scheme != "tls") {
     if (isOtherTransport(scheme)) {
       return errorAt(key.pos, "transport " + scheme + ":// is not implemented by Moat");
     }
     return errorAt(key.pos, "unknown transport '" + scheme + "://' in server key '" + key.text +
-                                "': expected dns:// or no scheme");
+                                "': expected dns://, tls:// or no scheme");
   }
   auto hp = splitHostPort(key, rest);
   if (!hp) return hp.error();
@@ -219,7 +221,7 @@ Result<std::vector<ServerKey>> parseServerKey(const Token& key, uint16_t default
 Result<std::vector<std::string>> normalizeZone(const Token& zone) {
   // CoreDNS strips any transport and port from plugin zone arguments before using them.
   auto [scheme, rest] = splitScheme(zone.text);
-  if (!scheme.empty() && scheme != "dns" && !isOtherTransport(scheme)) {
+  if (!scheme.empty() && scheme != "dns" && scheme != "tls" && !isOtherTransport(scheme)) {
     return errorAt(zone.pos, "unknown transport '" + scheme + "://' in zone '" + zone.text + "'");
   }
   auto hp = splitHostPort(zone, rest);

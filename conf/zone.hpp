@@ -13,15 +13,15 @@
 namespace moat::conf {
 
 struct ServerKey {
-  std::string scheme;  // "dns" (the only transport Moat serves)
+  std::string scheme;  // "dns" or "tls" (DNS over TLS), the transports Moat serves
   std::string zone;    // "example.org." lowercase FQDN; "." for the root
   uint16_t port = 0;
   Pos pos;
 };
 
 // "[scheme://]zone[:port]" -> one key per zone (a CIDR key may yield many).
-// `defaultPort` is 53 or the -dns.port flag. Schemes other than dns are errors
-// ("not implemented by Moat").
+// `defaultPort` is 53 or the -dns.port flag, for dns:// keys; tls:// keys default to 853. Other
+// schemes are errors ("not implemented by Moat").
 Result<std::vector<ServerKey>> parseServerKey(const Token& key, uint16_t defaultPort);
 
 // A zone argument of a plugin ("example.org", "10.0.0.0/8", "2001:db8::/32") -> normalised zones.

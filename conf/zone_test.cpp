@@ -140,8 +140,21 @@ TEST_CASE("parseServerKey expands a CIDR key into several keys sharing the port"
   CHECK(slash25->size() == 128);
 }
 
+TEST_CASE("parseServerKey: tls:// is DNS over TLS, on port 853 unless the key names one") {
+  auto r = parseServerKey(key("TLS://example.org"), 1053);
+  REQUIRE(r.ok());
+  REQUIRE(r->size() == 1);
+  CHECK(r->front().scheme == "tls");
+  CHECK(r->front().zone == "example.org.");
+  CHECK(r->front().port == 853);
+  auto withPort = parseServerKey(key("tls://.:8853"), 53);
+  REQUIRE(withPort.ok());
+  CHECK(withPort->front().port == 8853);
+  CHECK(parseServerKey(key("example.org"), 1053)->front().scheme == "dns");
+}
+
 TEST_CASE("parseServerKey rejects transports Moat does not serve") {
-  const char* schemes[] = {"tls", "quic", "grpc", "https", "https3"};
+  const char* schemes[] = {"quic", "grpc", "https", "https3"};
   for (const char* s : schemes) {
     CAPTURE(s);
     auto r = parseServerKey(key(std::string(s) + "://example.org"), 53);
@@ -158,7 +171,7 @@ TEST_CASE("parseServerKey reports malformed keys") {
   };
   const Case cases[] = {
       {"foo://example.org",
-       "unknown transport 'foo://' in server key 'foo://example.org': expected dns:// or no scheme"},
+       "unknown transport 'foo://' in server key 'foo://example.org': expected dns://, tls:// or no scheme"},
       {"example.org:", "expected a port after the last ':' in 'example.org:'"},
       {"example.org:70000", "port must be from 0 to 65535 in 'example.org:70000'"},
       {"example.org:123456", "port must be from 0 to 65535 in 'example.org:123456'"},

@@ -24,6 +24,7 @@
 #include "plugins/hosts/config.hpp"
 #include "plugins/hosts/hosts_file.hpp"
 #include "plugins/k8s_external/k8s_external.hpp"
+#include "plugins/tls/tls.hpp"
 #include "plugins/kubernetes/config.hpp"
 #include "plugins/loadbalance/loadbalance.hpp"
 #include "plugins/log/config.hpp"
@@ -93,6 +94,10 @@ void parseBlock(const conf::ServerBlock& block, const std::vector<std::string>& 
   if (withStanzas("cache")) check(plug::cache::parseCache(ctx));
   if (withStanzas("kubernetes")) check(plug::kubernetes::parseKubernetes(ctx));
   if (withStanzas("k8s_external")) check(plug::k8s_external::parseConfig(ctx));
+  // The stanza only: loading its files is OpenSSL's business, not the Corefile's.
+  if (withStanzas("tls")) {
+    for (const conf::Directive* d : ctx.stanzas) check(plug::tls::parseTls(*d, ctx.baseDir));
+  }
   if (withStanzas("hosts")) {
     auto config = plug::hosts::parseHosts(ctx);
     check(config);

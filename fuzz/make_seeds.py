@@ -285,6 +285,23 @@ def repo_file(path):
 
 
 COREFILES = {
+    "tls": b"""tls://.:853 example.org {
+    tls cert.pem key.pem ca.pem {
+        client_auth require_and_verify
+        keylog keys.log
+    }
+    timeouts {
+        read 2s
+    }
+    whoami
+}
+tls://. {
+    tls {
+        acme dns.example.org
+        email hostmaster@example.org
+    }
+}
+""",
     "k8s_external": b""". {
     transfer example.org {
         to *

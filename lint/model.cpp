@@ -12,6 +12,7 @@
 #include "plugins/kubernetes/objects.hpp"
 #include "plugins/plugin.hpp"
 #include "plugins/private/private.hpp"
+#include "plugins/tls/tls.hpp"
 
 namespace moat::lint {
 
@@ -84,6 +85,7 @@ Block readBlock(const conf::ServerBlock& ast, Findings& findings) {
       }
     }
   }
+  if (auto missing = plugins::tls::missingCertificate(ast, block.keys)) findings.add(*missing, "config/invalid");
   // bind's own errors are reported when its setup runs.
   auto binds = plugins::bind::bindAddresses(block.directives("bind"));
   if (binds) block.binds = std::move(*binds);

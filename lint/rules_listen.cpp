@@ -1,5 +1,6 @@
-// What the process binds: zones defined twice on one listener by blocks without a view, and HTTP endpoints (health,
-// ready, prometheus) that collide with each other or with a DNS port.
+// What the process binds: zones defined twice on one listener by blocks without a view, a port
+// served as both dns:// and tls://, and HTTP endpoints (health, ready, prometheus) that collide
+// with each other or with a DNS port.
 #include <map>
 #include <tuple>
 
@@ -27,6 +28,27 @@ void duplicateBlocks(const Model& model, Findings& findings) {
                      "zone " + key.zone + " is already defined on " +
                          (bind.empty() ? "port " : bind + " port ") + std::to_string(key.port) +
                          " (first at " + it->second.str() + "): the server refuses to start");
+      }
+    }
+  }
+}
+
+// One port served as dns:// by a block and tls:// by another (same bind address, or either on
+// every address): the server refuses to start, as both need its TCP socket.
+void transportClashes(const Model& model, Findings& findings) {
+  using Key = std::pair<uint16_t, std::string>;  // port, bind address
+  std::map<Key, const conf::ServerKey*> first;
+  for (const Block& block : model.blocks) {
+    std::vector<std::string> binds = block.binds;
+    if (binds.empty()) binds.push_back("");
+    for (const conf::ServerKey& key : block.keys) {
+      for (const std::string& bind : binds) {
+        auto [it, fresh] = first.emplace(Key{key.port, bind}, &key);
+        if (fresh || it->second->scheme == key.scheme) continue;
+        findings.add(key.pos, "config/invalid",
+                     key.scheme + "://" + key.zone + " is on " + (bind.empty() ? "port " : bind + " port ") +
+                         std::to_string(key.port) + ", which " + it->second->scheme + "://" + it->second->zone +
+                         " (at " + it->second->pos.str() + ") also serves: the server refuses to start");
       }
     }
   }
@@ -97,6 +119,7 @@ void httpClashes(const Model& model, Findings& findings) {
 
 void checkListeners(const Model& model, Findings& findings) {
   duplicateBlocks(model, findings);
+  transportClashes(model, findings);
   httpClashes(model, findings);
 }
 

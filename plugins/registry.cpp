@@ -40,6 +40,7 @@
 #include "plugins/template/template.hpp"
 #include "plugins/secondary/secondary.hpp"
 #include "plugins/timeouts/timeouts.hpp"
+#include "plugins/tls/tls.hpp"
 #include "plugins/transfer/transfer.hpp"
 #include "plugins/view/view.hpp"
 #include "plugins/whoami/whoami.hpp"
@@ -51,6 +52,8 @@ namespace {
 const auto kPlugins = std::to_array<PluginSpec>({
     // First, as in plugin.cfg: the deadline is on the query before any plugin could wait.
     {"cancel", false, cancel::setupCancel},
+    // The certificate of the block's tls:// listener, read by the runtime; no query path role.
+    {"tls", true, tls::setupTls},
     // TCP limits of the block's listeners, read by the runtime; no query path role.
     {"timeouts", false, timeouts::setupTimeouts},
     {"reload", true, reload::setupReload},

@@ -1,4 +1,5 @@
-// The `server` label CoreDNS puts on a block's series: "dns://:53", "dns://127.0.0.1:1053".
+// The `server` label CoreDNS puts on a block's series: "dns://:53", "dns://127.0.0.1:1053",
+// "tls://:853".
 #pragma once
 
 #include <string>

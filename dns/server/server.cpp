@@ -29,16 +29,24 @@ bool Server::listen(const std::vector<ListenSpec>& specs, Dispatcher& dispatcher
       return false;
     }
     for (auto& worker : workers_) {
-      auto udp = std::make_unique<UdpListener>(*worker, dispatcher, spec.id);
-      if (!udp->bind({address, spec.port}, error)) {
-        // "Every address" on a host without IPv6 falls back to every IPv4 address.
-        if (!spec.address.empty() || !address.is_v6()) return false;
-        address = asio::ip::address_v4::any();
+      std::unique_ptr<UdpListener> udp;
+      if (!spec.tls) {
         udp = std::make_unique<UdpListener>(*worker, dispatcher, spec.id);
-        if (!udp->bind({address, spec.port}, error)) return false;
+        if (!udp->bind({address, spec.port}, error)) {
+          // "Every address" on a host without IPv6 falls back to every IPv4 address.
+          if (!spec.address.empty() || !address.is_v6()) return false;
+          address = asio::ip::address_v4::any();
+          udp = std::make_unique<UdpListener>(*worker, dispatcher, spec.id);
+          if (!udp->bind({address, spec.port}, error)) return false;
+        }
       }
-      auto tcp = std::make_unique<TcpListener>(*worker, dispatcher, spec.id, spec.tcp);
-      if (!tcp->bind({address, spec.port}, error)) return false;
+      auto tcp = std::make_unique<TcpListener>(*worker, dispatcher, spec.id, spec.tcp, spec.tls);
+      if (!tcp->bind({address, spec.port}, error)) {
+        if (!spec.tls || !spec.address.empty() || !address.is_v6()) return false;
+        address = asio::ip::address_v4::any();  // as above, for a listener without UDP
+        tcp = std::make_unique<TcpListener>(*worker, dispatcher, spec.id, spec.tcp, spec.tls);
+        if (!tcp->bind({address, spec.port}, error)) return false;
+      }
       udps.push_back(std::move(udp));
       tcps.push_back(std::move(tcp));
       ids.push_back(spec.id);
@@ -50,7 +58,7 @@ bool Server::listen(const std::vector<ListenSpec>& specs, Dispatcher& dispatcher
       UdpListener* u = udps[i].get();
       TcpListener* t = tcps[i].get();
       asio::post(*loops_[i % workers_.size()], [u, t] {
-        u->start();
+        if (u != nullptr) u->start();
         t->start();
       });
     }
@@ -68,11 +76,11 @@ void Server::removeListener(uint16_t id) {
     TcpListener* t = tcp_[i].get();
     if (running_) {
       asio::post(*loops_[i % workers_.size()], [u, t] {
-        u->close();
+        if (u != nullptr) u->close();
         t->close();
       });
     } else {
-      u->close();
+      if (u != nullptr) u->close();
       t->close();
     }
   }
@@ -90,13 +98,25 @@ void Server::setTcpLimits(uint16_t id, TcpLimits limits) {
   }
 }
 
+void Server::setTls(uint16_t id, std::shared_ptr<asio::ssl::context> tls) {
+  for (size_t i = 0; i < tcp_.size(); ++i) {
+    if (ids_[i] != id) continue;
+    TcpListener* t = tcp_[i].get();
+    if (running_) {
+      asio::post(*loops_[i % workers_.size()], [t, tls] { t->setTls(tls); });
+    } else {
+      t->setTls(tls);
+    }
+  }
+}
+
 void Server::start() {
   // Listeners start on their own loop's thread: Asio objects are used by one thread only.
   for (size_t i = 0; i < udp_.size(); ++i) {
     UdpListener* u = udp_[i].get();
     TcpListener* t = tcp_[i].get();
     asio::post(*loops_[i % workers_.size()], [u, t] {
-      u->start();
+      if (u != nullptr) u->start();
       t->start();
     });
   }
@@ -109,7 +129,9 @@ void Server::stop() {
   running_ = false;
   for (auto& w : workers_) w->stop();
   for (auto& w : workers_) w->join();
-  for (auto& u : udp_) u->close();
+  for (auto& u : udp_) {
+    if (u) u->close();
+  }
   for (auto& t : tcp_) t->close();
 }
 
@@ -125,6 +147,7 @@ Totals Server::totals() const {
     t.poolExhausted += s.poolExhausted.load(std::memory_order_relaxed);
     t.sendFailed += s.sendFailed.load(std::memory_order_relaxed);
     t.tcpRejected += s.tcpRejected.load(std::memory_order_relaxed);
+    t.tlsHandshakeFailed += s.tlsHandshakeFailed.load(std::memory_order_relaxed);
   }
   return t;
 }

@@ -21,6 +21,8 @@ struct ListenSpec {
   uint16_t port = 53;
   uint16_t id = 0;      // copied into Query::listener
   TcpLimits tcp;        // its TCP connections' timeouts and caps
+  // Set: DNS over TLS, TCP only (no UDP socket), with this certificate. Null: UDP and TCP.
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 struct ServerOptions {
@@ -30,7 +32,7 @@ struct ServerOptions {
 
 struct Totals {
   uint64_t received = 0, malformedDropped = 0, malformedFormErr = 0, notImplemented = 0,
-           badVersion = 0, poolExhausted = 0, sendFailed = 0, tcpRejected = 0;
+           badVersion = 0, poolExhausted = 0, sendFailed = 0, tcpRejected = 0, tlsHandshakeFailed = 0;
 };
 
 class Server {
@@ -41,7 +43,7 @@ class Server {
   std::span<boost::asio::io_context* const> loops() const { return loops_; }
   unsigned workerCount() const { return static_cast<unsigned>(workers_.size()); }
 
-  // Binds UDP and TCP for every spec on every worker; false with `error` on the first failure.
+  // Binds UDP and TCP (TCP alone for TLS) for every spec on every worker; false with `error` on the first failure.
   // Once started (a reload adding listeners), the new sockets start on their loops at once;
   // all or nothing: on failure none of `specs` stays bound.
   bool listen(const std::vector<ListenSpec>& specs, Dispatcher& dispatcher, std::string& error);
@@ -51,6 +53,8 @@ class Server {
   void removeListener(uint16_t id);
   // A reload changed listener `id`'s TCP limits: connections it accepts from now on use them.
   void setTcpLimits(uint16_t id, TcpLimits limits);
+  // A reload read listener `id`'s certificate again: connections it accepts from now on use it.
+  void setTls(uint16_t id, std::shared_ptr<boost::asio::ssl::context> tls);
   void start();
   void stop();  // idempotent; joins the worker threads
   Totals totals() const;
@@ -59,7 +63,7 @@ class Server {
   ServerOptions options_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<boost::asio::io_context*> loops_;
-  std::vector<std::unique_ptr<UdpListener>> udp_;
+  std::vector<std::unique_ptr<UdpListener>> udp_;  // null for a TLS listener
   std::vector<std::unique_ptr<TcpListener>> tcp_;
   std::vector<uint16_t> ids_;  // listener id of udp_[i] / tcp_[i]; worker i % workers
   bool running_ = false;

@@ -1,6 +1,8 @@
 // A worker's TCP acceptor for one listener and its connections: 2-byte length framing, several
 // queries in flight per connection (replies in completion order), read, write and idle
 // timeouts, an optional cap on queries per connection, and a cap on open connections per worker.
+// Given a TLS context, the listener serves DNS over TLS (RFC 7858): the same connections, each
+// starting with a handshake that must finish within the read timeout.
 #pragma once
 
 #include <chrono>
@@ -9,6 +11,10 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+namespace boost::asio::ssl {
+class context;
+}
 
 #include "dns/query.hpp"
 #include "dns/server/worker.hpp"
@@ -26,12 +32,17 @@ struct TcpLimits {
 
 class TcpListener {
  public:
-  TcpListener(Worker& worker, Dispatcher& dispatcher, uint16_t listenerId, TcpLimits limits);
+  // `tls` null: plain DNS over TCP; otherwise DNS over TLS with that context.
+  TcpListener(Worker& worker, Dispatcher& dispatcher, uint16_t listenerId, TcpLimits limits,
+              std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   bool bind(const boost::asio::ip::tcp::endpoint& endpoint, std::string& error);
   void start();
   void close();
   // Connections accepted from now on use `limits` (a reload); on the listener's own loop.
   void setLimits(TcpLimits limits) { limits_ = limits; }
+  // Connections accepted from now on handshake with `tls` (a reload read the certificate again);
+  // those open keep the context they started with. On the listener's own loop.
+  void setTls(std::shared_ptr<boost::asio::ssl::context> tls) { tls_ = std::move(tls); }
 
  private:
   void acceptNext();
@@ -40,47 +51,8 @@ class TcpListener {
   Dispatcher& dispatcher_;
   uint16_t listenerId_;
   TcpLimits limits_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
   boost::asio::ip::tcp::acceptor acceptor_;
-};
-
-class TcpConnection final : public ReplySink, public std::enable_shared_from_this<TcpConnection> {
- public:
-  TcpConnection(Worker& worker, Dispatcher& dispatcher, uint16_t listenerId,
-                boost::asio::ip::tcp::socket socket, TcpLimits limits);
-  ~TcpConnection() override;
-  void start();
-
-  void sendReply(Query& q) override;
-  void dropQuery(Query& q) override;
-  bool sendAhead(Query& q, std::span<const uint8_t> message) override;
-
- private:
-  void readLength();
-  void readBody(size_t length);
-  void armDeadline();  // the wait that applies now: write, read (first query) or idle
-  void flush();
-  void finishQuery(Query& q);
-  void shutdown();
-  void closeWhenDone();  // after the client stopped sending: close once every reply is out
-
-  Worker& worker_;
-  Dispatcher& dispatcher_;
-  uint16_t listenerId_;
-  TcpLimits limits_;
-  boost::asio::ip::tcp::socket socket_;
-  boost::asio::steady_timer deadline_;
-  Endpoint client_;
-  Endpoint local_;
-  uint8_t lengthPrefix_[2] = {0, 0};
-  Query* reading_ = nullptr;
-  unsigned outstanding_ = 0;
-  unsigned received_ = 0;  // queries read so far
-  bool closed_ = false;
-  bool writing_ = false;
-  bool readDone_ = false;
-  std::vector<uint8_t> pending_;   // framed replies waiting for the current write
-  std::vector<uint8_t> inFlight_;  // the bytes being written now
-  std::shared_ptr<TcpConnection> selfWhileBusy_;  // alive while a query is still out
 };
 
 }  // namespace moat::dns::server

@@ -27,6 +27,7 @@ struct WorkerStats {
   std::atomic<uint64_t> sendFailed{0};
   std::atomic<uint64_t> tcpRejected{0};       // over the connection cap
   std::atomic<uint64_t> tcpConnections{0};    // open now
+  std::atomic<uint64_t> tlsHandshakeFailed{0};  // DNS over TLS: refused, garbage, or too slow
 };
 
 using dns::bump;
