@@ -19,16 +19,8 @@ pids=()
 trap 'for p in "${pids[@]}"; do stop_pid "$p"; done; [[ -n ${KEEP:-} ]] || rm -rf "$work"' EXIT
 first=$(head -1 "$data/local.q" | awk '{print $1}')
 
-# A CA and a certificate for dns.test, as the tests make them (tests/support/tls.cpp).
 cd "$work"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
-  -days 2 -subj "/CN=bench CA" -addext basicConstraints=critical,CA:TRUE \
-  -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr \
-  -subj "/CN=dns.test" 2>/dev/null
-printf 'subjectAltName=DNS:dns.test\nextendedKeyUsage=serverAuth\n' > server.ext
-openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 \
-  -extfile server.ext 2>/dev/null
+make_test_pki "$work"
 
 {
   printf 'server:\n  interface: %s@%s\n  tls-port: %s\n' "$BENCH_ADDR" "$up_port" "$up_port"

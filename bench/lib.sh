@@ -64,3 +64,17 @@ stop_pid() {
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
+
+# A throwaway CA and a certificate for dns.test in directory $1 (ca.pem, server.pem, server.key),
+# made with openssl as the tests make theirs (tests/support/tls.cpp).
+make_test_pki() {
+  local d=$1
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/ca.key" \
+    -out "$d/ca.pem" -days 2 -subj "/CN=bench CA" -addext basicConstraints=critical,CA:TRUE \
+    -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/server.key" \
+    -out "$d/server.csr" -subj "/CN=dns.test" 2>/dev/null
+  printf 'subjectAltName=DNS:dns.test\nextendedKeyUsage=serverAuth\n' > "$d/server.ext"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+    -out "$d/server.pem" -days 2 -extfile "$d/server.ext" 2>/dev/null
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Moat's benchmarks in one command (see bench/README.md):
-#   bench/run.sh [PART...]     PART: table log workers hosts1m callgrind views zone zone1m dot (default: all)
+#   bench/run.sh [PART...]     PART: table log workers hosts1m callgrind views zone zone1m dot servedot (default: all)
 # Builds a Release `moat` in build-bench/ (BUILD_DIR), then measures it beside the anchors with
 # the shared side-by-side harness (HARNESS, default ../shared/bench next to the repository).
 # Results go to bench/results/<stamp>/ (OUT_DIR); summary.md there holds every table.
@@ -12,7 +12,7 @@ BUILD_DIR=${BUILD_DIR:-$BENCH_ROOT/build-bench}
 OUT_DIR=${OUT_DIR:-$BENCH_ROOT/bench/results/$(date +%Y%m%d-%H%M%S)}
 export DURATION=${DURATION:-10} RUNS=${RUNS:-3}
 parts=("$@")
-((${#parts[@]})) || parts=(table log workers hosts1m callgrind views zone zone1m dot)
+((${#parts[@]})) || parts=(table log workers hosts1m callgrind views zone zone1m dot servedot)
 
 [[ -x $HARNESS/run.sh ]] || { echo "bench: no harness at $HARNESS (set HARNESS)" >&2; exit 1; }
 cmake -S "$BENCH_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release > /dev/null
@@ -49,7 +49,8 @@ for part in "${parts[@]}"; do
     zone) bash "$BENCH_ROOT/bench/zone.sh" "$bin" "$HARNESS" "$data" "$OUT_DIR/zone.md" >> "$summary" ;;
     zone1m) bash "$BENCH_ROOT/bench/zone_1m.sh" "$bin" "$OUT_DIR/zone_1m.md" >> "$summary" ;;
     dot) bash "$BENCH_ROOT/bench/forward_dot.sh" "$bin" "$data" "$OUT_DIR/forward_dot.md" >> "$summary" ;;
-    *) echo "bench: unknown part '$part' (table log workers hosts1m callgrind views zone zone1m dot)" >&2; exit 2 ;;
+    servedot) bash "$BENCH_ROOT/bench/serve_dot.sh" "$bin" "$data" "$OUT_DIR/serve_dot.md" >> "$summary" ;;
+    *) echo "bench: unknown part '$part' (table log workers hosts1m callgrind views zone zone1m dot servedot)" >&2; exit 2 ;;
   esac
 done
 echo "bench: every table is in $summary" >&2
